@@ -1,0 +1,145 @@
+# epmdd: an EPMD-compatible Erlang port mapper daemon.  One GNU Makefile.
+#
+#   make                 build src/epmdd
+#   make run             run the daemon in the foreground on port 4369
+#   make check           unit and integration tests (SANITIZE=1: ASan+UBSan)
+#   make install         PREFIX, DESTDIR, SBINDIR, BINDIR, MANDIR
+#
+# `run` and `check` first install missing Debian packages when run as
+# root (`make deps`), or name them otherwise.
+
+PREFIX    ?= /usr/local
+SBINDIR   ?= $(PREFIX)/sbin
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+DESTDIR   ?=
+
+CC        ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS    ?= -O2 -g
+LDFLAGS   ?=
+WERROR    ?= 1
+SANITIZE  ?= 0
+
+VERSION := $(shell git describe --tags --dirty --always 2>/dev/null || cat VERSION)
+
+# Debian 12 packages: to build, and to run the tests.
+DEB_BUILD := gcc make pkg-config libuv1-dev libsystemd-dev check
+DEB_TEST  := erlang-base python3 iproute2 procps
+
+WARN := -std=gnu11 -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual \
+	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
+	-Wformat=2 -Wimplicit-fallthrough
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+ifeq ($(SANITIZE),1)
+B := build/asan
+BIN := build/asan
+HARDEN := -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+LDHARDEN := -fsanitize=address,undefined
+else
+B := build
+BIN := src
+HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+LDHARDEN := -pie -Wl,-z,relro,-z,now
+endif
+
+# Recursive (=) so that they are read after `make deps` has run.
+UV_CFLAGS   = $(shell $(PKG_CONFIG) --cflags libuv 2>/dev/null)
+UV_LIBS     = $(shell $(PKG_CONFIG) --libs libuv 2>/dev/null)
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS  = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+ALL_CFLAGS = $(WARN) $(HARDEN) -DEPMDD_VERSION='"$(VERSION)"' -Isrc \
+	$(UV_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
+
+# The pure core: no libuv, no libsystemd, no sockets (unit tests link it).
+CORE := util buf codec registry dispatch options log
+DAEMON := $(CORE) net client main
+UNIT := check_main check_buf check_codec check_registry check_dispatch \
+	check_options unit_util
+
+CORE_OBJS   := $(CORE:%=$(B)/%.o)
+DAEMON_OBJS := $(DAEMON:%=$(B)/%.o)
+UNIT_OBJS   := $(UNIT:%=$(B)/tests/%.o)
+
+EPMDD := $(BIN)/epmdd
+UNIT_BIN := $(B)/unit-tests
+
+.PHONY: all deps run check check-unit check-integration check-valgrind \
+	lint install uninstall clean
+
+all: $(EPMDD)
+
+$(B)/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/tests/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Wno-missing-prototypes \
+		-MMD -MP -c -o $@ $<
+
+$(EPMDD): $(DAEMON_OBJS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(UV_LIBS)
+
+$(UNIT_BIN): $(UNIT_OBJS) $(CORE_OBJS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(CHECK_LIBS)
+
+deps:
+	@missing=""; \
+	for p in $(DEB_BUILD) $(DEB_TEST); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+			grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "deps: installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends \
+			$$missing >/dev/null || exit 1; \
+	else \
+		echo "deps: missing Debian packages:$$missing" >&2; \
+		echo "deps: install them with: sudo apt-get install$$missing" >&2; \
+		exit 1; \
+	fi
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./$(EPMDD) $(RUN_ARGS)
+
+check: deps
+	@$(MAKE) --no-print-directory check-unit
+	@$(MAKE) --no-print-directory check-integration
+
+check-unit: $(UNIT_BIN)
+	EPMDD_TEST_DATA=tests/data ./$(UNIT_BIN)
+
+check-integration: $(EPMDD)
+	EPMDD=$(abspath $(EPMDD)) tests/integration/run
+
+check-valgrind: $(UNIT_BIN)
+	CK_FORK=no EPMDD_TEST_DATA=tests/data valgrind --leak-check=full \
+		--error-exitcode=1 ./$(UNIT_BIN)
+
+lint:
+	mandoc -Tlint -Wwarning man/*.8
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--inline-suppr -Isrc src
+
+install: $(EPMDD)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(EPMDD) $(DESTDIR)$(SBINDIR)/epmdd
+	install -m 644 man/epmdd.8 $(DESTDIR)$(MANDIR)/man8/epmdd.8
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/epmdd $(DESTDIR)$(MANDIR)/man8/epmdd.8
+
+clean:
+	rm -rf build src/epmdd
+
+-include $(DAEMON_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)

@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * client: the epmd command-line client (epmd_cli.c), byte for byte in
+ * its output: "epmd: up and running on port P with data:", "Killed",
+ * "STOPPED"/"NOEXIST" and the error lines, on the same streams and with
+ * the same exit statuses.  Blocking sockets, no libuv.
+ */
+#include "client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "codec.h"
+
+static int
+connect_to(int family, const void *addr, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+	int fd;
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, addr, 4);
+		len = sizeof(*sin);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, addr, 16);
+		len = sizeof(*sin6);
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* OTP's conn_to_epmd: [::1] first, then 127.0.0.1. */
+static int
+connect_local(uint16_t port)
+{
+	static const uint8_t lo4[4] = { 127, 0, 0, 1 };
+	int fd = connect_to(AF_INET6, &in6addr_loopback, port);
+
+	if (fd < 0)
+		fd = connect_to(AF_INET, lo4, port);
+	return fd;
+}
+
+static int
+write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Milliseconds left until deadline (CLOCK_MONOTONIC ms), at least 0. */
+static int
+left_ms(long long deadline)
+{
+	struct timespec ts;
+	long long now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return deadline > now ? (int)(deadline - now) : 0;
+}
+
+static long long
+deadline_in(int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + ms;
+}
+
+/*
+ * One read of up to max bytes once data arrives before the deadline.
+ * Returns the count, 0 at end-of-file, -1 on error or timeout.
+ */
+static ssize_t
+read_some(int fd, uint8_t *p, size_t max, long long deadline)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int pr = poll(&pfd, 1, left_ms(deadline));
+		ssize_t r;
+
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0)
+			return -1;
+		r = read(fd, p, max);
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r < 0 ? -1 : r;
+	}
+}
+
+/*
+ * Read until n bytes, end-of-file or the deadline: OTP's read_fill.
+ * Returns bytes read (short on EOF), or -1 on error or timeout.
+ */
+static ssize_t
+read_fill(int fd, uint8_t *p, size_t n, long long deadline)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read_some(fd, p + got, n - got, deadline);
+
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/* Copy the rest of the reply to stdout until the server closes. */
+static void
+copy_to_stdout(int fd, long long deadline)
+{
+	uint8_t buf[4096];
+	ssize_t n;
+
+	while ((n = read_some(fd, buf, sizeof(buf), deadline)) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+}
+
+static int
+call_list(const struct options *o, uint8_t tag, int silent)
+{
+	uint8_t req[3], hdr[4];
+	struct wbuf w;
+	long long deadline = deadline_in(CLIENT_TIMEOUT * 1000);
+	int fd;
+
+	fd = connect_local(o->port);
+	if (fd < 0) {
+		if (!silent)
+			fprintf(stderr, "epmd: Cannot connect to local epmd\n");
+		return 1;
+	}
+	wbuf_init(&w, req, sizeof(req));
+	codec_put_simple_req(&w, tag);
+	if (write_all(fd, req, w.len) < 0) {
+		if (!silent)
+			printf("epmd: Can't write to epmd\n");
+		close(fd);
+		return 1;
+	}
+	if (read_fill(fd, hdr, 4, deadline) != 4) {
+		if (!silent)
+			printf("epmd: no response from local epmd\n");
+		close(fd);
+		return 1;
+	}
+	if (!silent) {
+		printf("epmd: up and running on port %u with data:\n",
+		    (unsigned)hdr[0] << 24 | (unsigned)hdr[1] << 16 |
+			(unsigned)hdr[2] << 8 | hdr[3]);
+		fflush(stdout);
+		copy_to_stdout(fd, deadline);
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * -kill and -stop: send req, expect exactly want bytes.  Returns the
+ * byte count read (want on success) or -1, printing OTP's messages for
+ * the failures.
+ */
+static int
+call_fixed(const struct options *o, const uint8_t *req, size_t len,
+    uint8_t *ans, size_t want)
+{
+	ssize_t n;
+	int fd;
+
+	fd = connect_local(o->port);
+	if (fd < 0) {
+		fprintf(stderr, "epmd: Cannot connect to local epmd\n");
+		return -1;
+	}
+	if (write_all(fd, req, len) < 0) {
+		printf("epmd: Can't write to epmd\n");
+		close(fd);
+		return -1;
+	}
+	n = read_fill(fd, ans, want, deadline_in(CLIENT_TIMEOUT * 1000));
+	close(fd);
+	if (n < 0) {
+		printf("epmd: failed to read answer from local epmd\n");
+		return -1;
+	}
+	if ((size_t)n != want) {
+		/* OTP prints what it got, which is always nothing here. */
+		printf("epmd: local epmd responded with <>\n");
+		return -1;
+	}
+	return (int)n;
+}
+
+static int
+do_kill(const struct options *o)
+{
+	uint8_t req[3], ans[2];
+	struct wbuf w;
+
+	wbuf_init(&w, req, sizeof(req));
+	codec_put_simple_req(&w, CODEC_KILL_REQ);
+	if (call_fixed(o, req, w.len, ans, 2) < 0)
+		return 1;
+	if (ans[0] == 'O' && ans[1] == 'K') {
+		printf("Killed\n");
+		return 0;
+	}
+	printf("Killing not allowed - living nodes in database.\n");
+	return 1;
+}
+
+static int
+do_stop(const struct options *o)
+{
+	uint8_t req[3 + CODEC_CLIENT_MAX_NAME], ans[7];
+	size_t nlen = strlen(o->stop_name);
+	struct wbuf w;
+
+	if (nlen > CODEC_CLIENT_MAX_NAME) {
+		printf("epmd: Name too long!");
+		return 1;
+	}
+	wbuf_init(&w, req, sizeof(req));
+	if (codec_put_stop_req(&w, (const uint8_t *)o->stop_name, nlen) < 0) {
+		printf("epmd: Name too long!");
+		return 1;
+	}
+	if (call_fixed(o, req, w.len, ans, 7) < 0)
+		return 1;
+	printf("%.7s\n", (const char *)ans);
+	return 0;
+}
+
+int
+client_run(const struct options *o)
+{
+	int r = 1;
+
+	switch (o->mode) {
+	case OPTIONS_NAMES:
+		r = call_list(o, CODEC_NAMES_REQ, 0);
+		break;
+	case OPTIONS_DUMP:
+		r = call_list(o, CODEC_DUMP_REQ, 0);
+		break;
+	case OPTIONS_STARTED:
+		r = call_list(o, CODEC_NAMES_REQ, 1);
+		break;
+	case OPTIONS_KILL:
+		r = do_kill(o);
+		break;
+	case OPTIONS_STOP:
+		r = do_stop(o);
+		break;
+	default:
+		break;
+	}
+	fflush(stdout);
+	return r;
+}
+
+long
+client_exchange(const char *host, uint16_t port, const uint8_t *req,
+    size_t len, uint8_t *buf, size_t max, int timeout_ms)
+{
+	struct addrinfo hints, *res, *ai;
+	char service[8];
+	long long deadline = deadline_in(timeout_ms);
+	size_t got = 0;
+	int fd = -1, e = ECONNREFUSED;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(service, sizeof(service), "%u", port);
+	if (getaddrinfo(host, service, &hints, &res) != 0)
+		return -EHOSTUNREACH;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		e = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		return -e;
+	if (write_all(fd, req, len) < 0) {
+		close(fd);
+		return -EPIPE;
+	}
+	while (got < max) {
+		ssize_t n = read_some(fd, buf + got, max - got, deadline);
+
+		if (n < 0) {
+			close(fd);
+			return got > 0 ? (long)got : -ETIMEDOUT;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	return (long)got;
+}

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * log: formatting, filtering, rate limiting and the three destinations.
+ * The only process-wide state outside main; errno is preserved across
+ * every call so callers can log before they look at it.
+ */
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static struct {
+	const char *progname;
+	enum log_dest dest;
+	int verbosity;
+	log_sink_fn *sink;
+	void *sink_arg;
+	/* log_peer rate limit */
+	time_t window;
+	unsigned in_window;
+	unsigned long suppressed;
+} L = { "epmdd", LOG_TO_STDERR, 0, NULL, NULL, 0, 0, 0 };
+
+void
+log_init(const char *progname, enum log_dest dest, int verbosity)
+{
+	L.progname = progname;
+	L.dest = dest;
+	L.verbosity = verbosity;
+	if (dest == LOG_TO_SYSLOG)
+		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_set_verbosity(int verbosity)
+{
+	L.verbosity = verbosity;
+}
+
+int
+log_get_verbosity(void)
+{
+	return L.verbosity;
+}
+
+void
+log_set_sink(log_sink_fn *fn, void *arg)
+{
+	L.sink = fn;
+	L.sink_arg = arg;
+}
+
+/* Is a message at this priority (and trace depth) shown at all? */
+static int
+wanted(int priority, int depth)
+{
+	if (priority < LOG_DEBUG)
+		return 1;
+	return L.verbosity >= depth;
+}
+
+static const char *
+level_name(int priority)
+{
+	switch (priority) {
+	case LOG_EMERG:
+	case LOG_ALERT:
+	case LOG_CRIT:
+	case LOG_ERR:
+		return "error";
+	case LOG_WARNING:
+		return "warning";
+	case LOG_NOTICE:
+		return "notice";
+	case LOG_INFO:
+		return "info";
+	default:
+		return "debug";
+	}
+}
+
+static void
+emit(int priority, const char *msg, const struct log_field *fields,
+    size_t nfields)
+{
+	struct timespec ts;
+	struct tm tm;
+	char stamp[32];
+
+	if (L.sink != NULL) {
+		L.sink(L.sink_arg, priority, msg, fields, nfields);
+		return;
+	}
+	switch (L.dest) {
+	case LOG_TO_SYSLOG:
+		syslog(priority, "%s", msg);
+		break;
+	case LOG_TO_JOURNAL:
+		fprintf(stderr, "<%d>%s\n", priority, msg);
+		break;
+	case LOG_TO_STDERR:
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03ld %s: %s: %s\n", stamp,
+		    ts.tv_nsec / 1000000, L.progname, level_name(priority),
+		    msg);
+		break;
+	}
+}
+
+static void
+vlog(int priority, int depth, const struct log_field *fields, size_t nfields,
+    const char *suffix, const char *fmt, va_list ap)
+{
+	char msg[LOG_MAX_LINE];
+	int saved = errno;
+	int n;
+
+	if (!wanted(priority, depth)) {
+		errno = saved;
+		return;
+	}
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n >= 0 && suffix != NULL && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", suffix);
+	emit(priority, msg, fields, nfields);
+	errno = saved;
+}
+
+#define LOG_WRAPPER(name, prio, depth)                        \
+	void name(const char *fmt, ...)                      \
+	{                                                    \
+		va_list ap;                                  \
+		va_start(ap, fmt);                           \
+		vlog(prio, depth, NULL, 0, NULL, fmt, ap);   \
+		va_end(ap);                                  \
+	}
+
+LOG_WRAPPER(log_warnx, LOG_WARNING, 0)
+LOG_WRAPPER(log_notice, LOG_NOTICE, 0)
+LOG_WRAPPER(log_info, LOG_INFO, 0)
+LOG_WRAPPER(log_debug, LOG_DEBUG, 1)
+LOG_WRAPPER(log_trace, LOG_DEBUG, 2)
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	vlog(LOG_WARNING, 0, NULL, 0, strerror(saved), fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+void
+log_peer(const char *fmt, ...)
+{
+	struct timespec ts;
+	va_list ap;
+	int saved = errno;
+
+	if (!wanted(LOG_DEBUG, 1))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ts.tv_sec - L.window >= LOG_PEER_INTERVAL) {
+		if (L.suppressed > 0) {
+			char msg[96];
+
+			snprintf(msg, sizeof(msg),
+			    "%lu messages about peers suppressed",
+			    L.suppressed);
+			emit(LOG_DEBUG, msg, NULL, 0);
+		}
+		L.window = ts.tv_sec;
+		L.in_window = 0;
+		L.suppressed = 0;
+	}
+	if (L.in_window >= LOG_PEER_BURST) {
+		L.suppressed++;
+		errno = saved;
+		return;
+	}
+	L.in_window++;
+	va_start(ap, fmt);
+	vlog(LOG_DEBUG, 1, NULL, 0, NULL, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+void
+log_fields(int priority, const struct log_field *fields, size_t n,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(priority, priority == LOG_DEBUG ? 1 : 0, fields, n, NULL, fmt,
+	    ap);
+	va_end(ap);
+}
+
+int
+log_errno(int priority, int err, const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	vlog(priority, priority == LOG_DEBUG ? 1 : 0, NULL, 0,
+	    strerror(err < 0 ? -err : err), fmt, ap);
+	va_end(ap);
+	errno = saved;
+	return err;
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+	const char *err = strerror(errno);
+
+	va_start(ap, fmt);
+	vlog(LOG_ERR, 0, NULL, 0, err, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_ERR, 0, NULL, 0, NULL, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

@@ -1,0 +1,865 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * net: listeners and connections on libuv.  Reads follow epmd_srv.c:
+ * while the request length is unknown a read may take up to
+ * CODEC_FIRST_READ bytes, after that exactly what is missing, so bytes
+ * beyond a request are never read and a first read holding more than
+ * one request closes the connection, as OTP does.  Most requests arrive
+ * whole in one read and are decoded from a shared scratch buffer with
+ * no allocation; a connection allocates only for a partial request.
+ */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "log.h"
+#include "util.h"
+
+struct conn {
+	uv_tcp_t tcp;
+	struct net *net;
+	TAILQ_ENTRY(conn) link; /* net->timeq, or net->held once registered */
+	uint64_t deadline;	/* ms (uv_hrtime clock) for the request */
+	struct node *node;	/* registration held, or NULL */
+	uint8_t *buf;		/* partial request (want bytes), or NULL */
+	uint16_t got;
+	uint16_t want;		/* 0 while the length is unknown */
+	uint16_t listen_port;
+	uint8_t head;		/* the first byte, while got == 1 */
+	bool is_local;
+	bool closing;
+	bool in_list;
+	uint8_t after_write;	/* enum dispatch_fate once a reply is queued */
+	int fd;
+	struct registry_addr peer;
+};
+
+TAILQ_HEAD(conn_list, conn);
+
+struct listener {
+	uv_tcp_t tcp;
+	struct net *net;
+	uint16_t port;
+	char text[NET_ADDR_TEXT];
+};
+
+struct write_req {
+	uv_write_t req;
+	struct conn *conn;
+	uint8_t data[];
+};
+
+struct net {
+	uv_loop_t *loop;
+	struct dispatch_ctx *dctx;
+	struct net_config cfg;
+	net_kill_fn *on_kill;
+	void *arg;
+	struct listener *listeners[OPTIONS_MAX_LISTEN];
+	size_t nlisteners;
+	struct conn_list timeq; /* not registered, in deadline order */
+	struct conn_list held;	/* holding a registration */
+	uv_timer_t sweep;
+	bool stopping;
+	bool killed;
+	time_t emfile_logged;
+	struct net_stats stats;
+	struct wbuf out; /* reply being built, reused */
+	uint8_t scratch[CODEC_INBUF_SIZE];
+};
+
+static void conn_close(struct conn *c, enum registry_reason reason);
+
+void
+net_addr_text(const struct registry_addr *a, char buf[NET_ADDR_TEXT])
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (a->family == 4) {
+		inet_ntop(AF_INET, a->addr, host, sizeof(host));
+		snprintf(buf, NET_ADDR_TEXT, "%s:%u", host, a->port);
+	} else if (a->family == 6) {
+		inet_ntop(AF_INET6, a->addr, host, sizeof(host));
+		snprintf(buf, NET_ADDR_TEXT, "[%s]:%u", host, a->port);
+	} else
+		util_strlcpy(buf, "(unknown)", NET_ADDR_TEXT);
+}
+
+static void
+addr_from_sockaddr(const struct sockaddr_storage *ss,
+    struct registry_addr *ret)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+	memset(ret, 0, sizeof(*ret));
+	if (ss->ss_family == AF_INET) {
+		ret->family = 4;
+		memcpy(ret->addr, &sin->sin_addr, 4);
+		ret->port = ntohs(sin->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		ret->family = 6;
+		memcpy(ret->addr, &sin6->sin6_addr, 16);
+		ret->port = ntohs(sin6->sin6_port);
+	}
+}
+
+/*
+ * epmd_srv.c's local-peer rule: ::1, 127.0.0.0/8, or the same address
+ * as our end of the connection.  An IPv4-mapped IPv6 peer (dual-stack
+ * listener) is judged as the IPv4 address it carries.
+ */
+static bool
+peer_is_local(const struct registry_addr *peer,
+    const struct registry_addr *self)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0xff, 0xff };
+
+	if (peer->family == 6 &&
+	    memcmp(peer->addr, &in6addr_loopback, 16) == 0)
+		return true;
+	if (peer->family == 4 && peer->addr[0] == 127)
+		return true;
+	if (peer->family == 6 && memcmp(peer->addr, mapped, 12) == 0 &&
+	    peer->addr[12] == 127)
+		return true;
+	if (peer->family == 0 || peer->family != self->family)
+		return false;
+	return memcmp(peer->addr, self->addr, peer->family == 4 ? 4 : 16) ==
+	    0;
+}
+
+static uint64_t
+now_ms(void)
+{
+	return uv_hrtime() / 1000000;
+}
+
+static int64_t
+wall_seconds(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* ---------------------------------------------------------- timeouts */
+
+static void sweep_cb(uv_timer_t *t);
+
+/* (Re)arm the sweep for the oldest pending request, if any. */
+static void
+sweep_arm(struct net *net)
+{
+	struct conn *c = TAILQ_FIRST(&net->timeq);
+	uint64_t now;
+
+	if (c == NULL || net->stopping)
+		return;
+	now = now_ms();
+	/* +1: a uv timer may fire up to a millisecond early in real time. */
+	uv_timer_start(&net->sweep, sweep_cb,
+	    c->deadline > now ? c->deadline - now + 1 : 0, 0);
+}
+
+static void
+sweep_cb(uv_timer_t *t)
+{
+	struct net *net = t->data;
+	struct conn *c;
+	char peer[NET_ADDR_TEXT];
+	uint64_t now = now_ms();
+
+	while ((c = TAILQ_FIRST(&net->timeq)) != NULL && c->deadline <= now) {
+		net_addr_text(&c->peer, peer);
+		log_peer("closing connection from %s: no complete request "
+			 "within %u s (%u bytes received)",
+		    peer, net->cfg.packet_timeout, c->got);
+		net->dctx->stats.refused[DISPATCH_TIMEOUT]++;
+		conn_close(c, REGISTRY_CLOSED);
+	}
+	sweep_arm(net);
+}
+
+/* ---------------------------------------------------------- connections */
+
+static void
+conn_close_cb(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+
+	free(c->buf);
+	free(c);
+}
+
+static void
+conn_unlink(struct conn *c)
+{
+	struct net *net = c->net;
+
+	if (!c->in_list)
+		return;
+	if (c->node != NULL)
+		TAILQ_REMOVE(&net->held, c, link);
+	else
+		TAILQ_REMOVE(&net->timeq, c, link);
+	c->in_list = false;
+}
+
+/*
+ * Close a connection; idempotent.  A registration it holds ends with
+ * reason first (OTP's node_unreg_sock).
+ */
+static void
+conn_close(struct conn *c, enum registry_reason reason)
+{
+	struct net *net = c->net;
+
+	if (c->closing)
+		return;
+	c->closing = true;
+	conn_unlink(c);
+	if (c->node != NULL) {
+		struct node *n = c->node;
+
+		c->node = NULL;
+		registry_unregister(net->dctx->reg, n, reason, wall_seconds());
+	}
+	net->stats.conns--;
+	uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
+}
+
+/* The fate of a connection once its reply has been written. */
+static void
+conn_written(struct conn *c)
+{
+	struct net *net = c->net;
+
+	switch ((enum dispatch_fate)c->after_write) {
+	case DISPATCH_REPLY_KEEP:
+		break;
+	case DISPATCH_REPLY_KILL:
+		conn_close(c, REGISTRY_SHUTDOWN);
+		if (!net->killed) {
+			net->killed = true;
+			net->on_kill(net->arg);
+		}
+		break;
+	default:
+		conn_close(c, REGISTRY_CLOSED);
+		break;
+	}
+}
+
+static void
+conn_write_cb(uv_write_t *req, int status)
+{
+	struct write_req *w = container_of(req, struct write_req, req);
+	struct conn *c = w->conn;
+	char peer[NET_ADDR_TEXT];
+
+	free(w);
+	if (c->closing)
+		return;
+	if (status < 0) {
+		net_addr_text(&c->peer, peer);
+		log_peer("write to %s failed: %s", peer, uv_strerror(status));
+		/* Decision 5: only this connection's own registration ends. */
+		conn_close(c, REGISTRY_ERROR);
+		return;
+	}
+	conn_written(c);
+}
+
+/*
+ * Send a reply in as few writes as the kernel allows: try it at once;
+ * queue what is left.  fate is carried out once all of it is written.
+ */
+static void
+conn_send(struct conn *c, uint8_t *p, size_t len, unsigned writes,
+    enum dispatch_fate fate)
+{
+	struct net *net = c->net;
+	struct write_req *w;
+	char peer[NET_ADDR_TEXT];
+	uv_buf_t b;
+	size_t off = 0;
+	int r;
+
+	if (net->cfg.delay_write > 0)
+		sleep(net->cfg.delay_write * writes);
+	c->after_write = (uint8_t)fate;
+	b = uv_buf_init((char *)p, (unsigned)len);
+	r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+	if (r >= 0 && (size_t)r == len) {
+		conn_written(c);
+		return;
+	}
+	if (r < 0 && r != UV_EAGAIN) {
+		net_addr_text(&c->peer, peer);
+		log_peer("write to %s failed: %s", peer, uv_strerror(r));
+		conn_close(c, REGISTRY_ERROR);
+		return;
+	}
+	if (r > 0)
+		off = (size_t)r;
+	w = malloc(sizeof(*w) + len - off);
+	if (w == NULL) {
+		log_warnx("out of memory for a reply, closing connection");
+		conn_close(c, REGISTRY_ERROR);
+		return;
+	}
+	w->conn = c;
+	memcpy(w->data, p + off, len - off);
+	b = uv_buf_init((char *)w->data, (unsigned)(len - off));
+	r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, conn_write_cb);
+	if (r < 0) {
+		free(w);
+		net_addr_text(&c->peer, peer);
+		log_peer("write to %s failed: %s", peer, uv_strerror(r));
+		conn_close(c, REGISTRY_ERROR);
+	}
+}
+
+static bool
+holder_gone(void *arg, void *owner)
+{
+	struct conn *c = owner;
+	uint8_t byte;
+	ssize_t r;
+
+	(void)arg;
+	if (c == NULL || c->closing)
+		return true;
+	/*
+	 * End-of-file, a reset, or stray bytes waiting unread: each ends
+	 * the registration as soon as it is read, so the name is free.
+	 */
+	r = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (r >= 0)
+		return true;
+	return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
+/* Handle one complete request (frame includes the length prefix). */
+static void
+conn_process(struct conn *c, const uint8_t *frame, size_t len)
+{
+	struct net *net = c->net;
+	struct dispatch_peer peer;
+	struct dispatch_result res;
+	char text[NET_ADDR_TEXT];
+
+	memset(&peer, 0, sizeof(peer));
+	peer.owner = c;
+	peer.fd = c->fd;
+	peer.is_local = c->is_local;
+	peer.listen_port = c->listen_port;
+	peer.uid = REGISTRY_UID_UNKNOWN;
+	peer.addr = c->peer;
+	net->out.len = 0;
+	dispatch_request(net->dctx, &peer, frame + 2, len - 2, wall_seconds(),
+	    &net->out, &res);
+	if (c->buf != NULL) {
+		free(c->buf);
+		c->buf = NULL;
+	}
+	if (res.released != NULL) {
+		struct conn *o = res.released;
+
+		/* Its registration has already ended in the registry. */
+		conn_unlink(o);
+		o->node = NULL;
+		conn_close(o, REGISTRY_CLOSED);
+	}
+	if (log_get_verbosity() >= 2) {
+		net_addr_text(&c->peer, text);
+		log_trace("got %s (%zu bytes) from %s",
+		    dispatch_tag_name(res.tag), len - 2, text);
+	}
+	if (res.refusal != DISPATCH_OK) {
+		net_addr_text(&c->peer, text);
+		log_peer("%s from %s: %s (%s)", dispatch_tag_name(res.tag),
+		    text, res.why != NULL ? res.why : "refused",
+		    res.fate == DISPATCH_CLOSE ? "closed" : "error reply");
+	}
+	if (res.fate == DISPATCH_CLOSE) {
+		conn_close(c, REGISTRY_CLOSED);
+		return;
+	}
+	if (res.fate == DISPATCH_REPLY_KEEP) {
+		/* A registration: no deadline; any later byte ends it. */
+		conn_unlink(c);
+		c->node = res.node;
+		TAILQ_INSERT_TAIL(&net->held, c, link);
+		c->in_list = true;
+	} else
+		uv_read_stop((uv_stream_t *)&c->tcp);
+	conn_send(c, net->out.p, net->out.len, res.writes, res.fate);
+}
+
+static void
+conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct conn *c = h->data;
+	struct net *net = c->net;
+
+	(void)suggested;
+	if (c->node != NULL) {
+		/* Any byte on a registration ends it; read a few to see. */
+		*buf = uv_buf_init((char *)net->scratch, 64);
+	} else if (c->want == 0) {
+		/* Length unknown: one read of up to INBUF_SIZE-1 bytes. */
+		if (c->got > 0)
+			net->scratch[0] = c->head;
+		*buf = uv_buf_init((char *)net->scratch + c->got,
+		    CODEC_FIRST_READ - c->got);
+	} else
+		*buf = uv_buf_init((char *)c->buf + c->got,
+		    (unsigned)(c->want - c->got));
+}
+
+static void
+conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct conn *c = s->data;
+	struct net *net = c->net;
+	char peer[NET_ADDR_TEXT];
+	ssize_t fs;
+	size_t total;
+
+	(void)buf;
+	if (nread == 0 || c->closing)
+		return;
+	if (nread < 0) {
+		if (c->node == NULL && (c->got > 0 || nread != UV_EOF)) {
+			net_addr_text(&c->peer, peer);
+			log_peer("connection from %s ended after %u of %u bytes"
+				 ": %s",
+			    peer, c->got, c->want, uv_err_name((int)nread));
+		}
+		conn_close(c, REGISTRY_CLOSED);
+		return;
+	}
+	if (c->node != NULL) {
+		net_addr_text(&c->peer, peer);
+		log_peer("%zd bytes of stray data on the registration of %s, "
+			 "closing",
+		    nread, peer);
+		conn_close(c, REGISTRY_STRAY);
+		return;
+	}
+	if (c->want > 0) {
+		c->got = (uint16_t)(c->got + nread);
+		if (c->got == c->want)
+			conn_process(c, c->buf, c->want);
+		return;
+	}
+
+	total = c->got + (size_t)nread;
+	fs = codec_frame_size(net->scratch, total);
+	if (fs == 0) {
+		c->head = net->scratch[0];
+		c->got = (uint16_t)total;
+		return;
+	}
+	if (fs < 0) {
+		net_addr_text(&c->peer, peer);
+		log_peer("invalid packet size (%u) from %s, closing",
+		    (unsigned)(net->scratch[0] << 8 | net->scratch[1]), peer);
+		net->dctx->stats.refused[DISPATCH_BAD_SIZE]++;
+		conn_close(c, REGISTRY_CLOSED);
+		return;
+	}
+	if (total > (size_t)fs) {
+		net_addr_text(&c->peer, peer);
+		log_peer("got %zu bytes in packet from %s, expected %zd, "
+			 "closing",
+		    total, peer, fs);
+		net->dctx->stats.refused[DISPATCH_PIPELINED]++;
+		conn_close(c, REGISTRY_CLOSED);
+		return;
+	}
+	if (total == (size_t)fs) {
+		conn_process(c, net->scratch, total);
+		return;
+	}
+	c->buf = malloc((size_t)fs);
+	if (c->buf == NULL) {
+		log_warnx("out of memory for a request, closing connection");
+		conn_close(c, REGISTRY_CLOSED);
+		return;
+	}
+	memcpy(c->buf, net->scratch, total);
+	c->got = (uint16_t)total;
+	c->want = (uint16_t)fs;
+}
+
+/* ---------------------------------------------------------- accepting */
+
+static void
+free_handle_cb(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* Accept a connection only to close it at once (over the ceiling). */
+static void
+shed(uv_stream_t *server)
+{
+	uv_tcp_t *t = malloc(sizeof(*t));
+
+	if (t == NULL) {
+		/*
+		 * Without memory for a handle, take the descriptor libuv
+		 * accepted so that the listener keeps being polled.
+		 */
+		if (server->accepted_fd >= 0) {
+			close(server->accepted_fd);
+			server->accepted_fd = -1;
+		}
+		return;
+	}
+	uv_tcp_init(server->loop, t);
+	uv_accept(server, (uv_stream_t *)t);
+	uv_close((uv_handle_t *)t, free_handle_cb);
+}
+
+static void
+conn_fill_peer(struct conn *c)
+{
+	struct sockaddr_storage ss;
+	struct registry_addr self;
+	int len;
+
+	memset(&self, 0, sizeof(self));
+	len = sizeof(ss);
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+		addr_from_sockaddr(&ss, &c->peer);
+	len = sizeof(ss);
+	if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+		addr_from_sockaddr(&ss, &self);
+	c->is_local = peer_is_local(&c->peer, &self);
+}
+
+static void
+listener_cb(uv_stream_t *server, int status)
+{
+	struct listener *l = server->data;
+	struct net *net = l->net;
+	struct conn *c;
+	uv_os_fd_t fd;
+	time_t now;
+
+	if (status < 0) {
+		net->stats.accept_errors++;
+		now = time(NULL);
+		if (now != net->emfile_logged) {
+			net->emfile_logged = now;
+			log_warnx("accept on %s failed: %s, shedding pending "
+				  "connections",
+			    l->text, uv_strerror(status));
+		}
+		return;
+	}
+	if (net->cfg.delay_accept > 0)
+		sleep(net->cfg.delay_accept);
+	if (net->stats.conns >= net->cfg.max_conns) {
+		net->dctx->stats.refused[DISPATCH_CONN_LIMIT]++;
+		log_peer("connection limit (%lu) reached, closing a new "
+			 "connection on %s",
+		    net->cfg.max_conns, l->text);
+		shed(server);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		log_warnx("out of memory for a connection, closing it");
+		shed(server);
+		return;
+	}
+	c->net = net;
+	c->tcp.data = c;
+	c->listen_port = l->port;
+	uv_tcp_init(net->loop, &c->tcp);
+	if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+		c->closing = true;
+		uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
+		return;
+	}
+	uv_fileno((uv_handle_t *)&c->tcp, &fd);
+	c->fd = fd;
+	conn_fill_peer(c);
+	net->stats.accepted++;
+	net->stats.conns++;
+	if (net->stats.conns > net->stats.conns_peak)
+		net->stats.conns_peak = net->stats.conns;
+	c->deadline = now_ms() + (uint64_t)net->cfg.packet_timeout * 1000;
+	TAILQ_INSERT_TAIL(&net->timeq, c, link);
+	c->in_list = true;
+	if (!uv_is_active((uv_handle_t *)&net->sweep))
+		sweep_arm(net);
+	if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb,
+		conn_read_cb) < 0)
+		conn_close(c, REGISTRY_CLOSED);
+}
+
+/* ---------------------------------------------------------- listeners */
+
+static void
+listener_fill_text(struct listener *l)
+{
+	struct sockaddr_storage ss;
+	struct registry_addr a;
+	int len = sizeof(ss);
+
+	memset(&a, 0, sizeof(a));
+	if (uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len) == 0)
+		addr_from_sockaddr(&ss, &a);
+	l->port = a.port;
+	net_addr_text(&a, l->text);
+}
+
+static struct listener *
+listener_new(struct net *net)
+{
+	struct listener *l;
+
+	if (net->nlisteners >= ARRAY_SIZE(net->listeners))
+		return NULL;
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return NULL;
+	l->net = net;
+	l->tcp.data = l;
+	uv_tcp_init(net->loop, &l->tcp);
+	net->listeners[net->nlisteners++] = l;
+	return l;
+}
+
+/* Undo listener_new after a failure to bind or listen. */
+static void
+listener_drop(struct net *net, struct listener *l)
+{
+	net->nlisteners--;
+	uv_close((uv_handle_t *)&l->tcp, free_handle_cb);
+}
+
+static int
+listen_one(struct net *net, const struct options_addr *a, uint16_t port,
+    bool best_effort)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	struct registry_addr ra;
+	struct listener *l;
+	char text[NET_ADDR_TEXT];
+	int r;
+
+	memset(&ss, 0, sizeof(ss));
+	memset(&ra, 0, sizeof(ra));
+	ra.port = port;
+	if (a->family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, a->addr, 4);
+		ra.family = 4;
+		memcpy(ra.addr, a->addr, 4);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, a->addr, 16);
+		ra.family = 6;
+		memcpy(ra.addr, a->addr, 16);
+	}
+	net_addr_text(&ra, text);
+
+	l = listener_new(net);
+	if (l == NULL)
+		return log_errno(LOG_ERR, -ENOMEM, "cannot listen on %s", text);
+	/* libuv sets SO_REUSEADDR; v6 sockets never take IPv4 traffic. */
+	r = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss,
+	    a->family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
+	if (r == 0)
+		r = uv_listen((uv_stream_t *)&l->tcp, NET_BACKLOG, listener_cb);
+	if (r == 0) {
+		listener_fill_text(l);
+		return 0;
+	}
+	listener_drop(net, l);
+	if (r == UV_EADDRINUSE) {
+		log_debug("there is already an epmd running at port %u on %s",
+		    port, text);
+		return -EADDRINUSE;
+	}
+	if (best_effort) {
+		log_debug("cannot listen on %s: %s, ignoring", text,
+		    uv_strerror(r));
+		return 0;
+	}
+	log_warnx("failed to bind on %s: %s", text, uv_strerror(r));
+	return r;
+}
+
+int
+net_listen(struct net *net, const struct options *o)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < o->naddrs; i++) {
+		/*
+		 * Loopback (first two with -address) and the wildcard
+		 * sockets are best effort: a host without IPv6 still runs.
+		 */
+		bool best_effort = o->any_address || i < 2;
+
+		r = listen_one(net, &o->addrs[i], o->port, best_effort);
+		if (r < 0)
+			return r;
+	}
+	if (net->nlisteners == 0) {
+		log_warnx("unable to bind any address");
+		return -EADDRNOTAVAIL;
+	}
+	return 0;
+}
+
+int
+net_adopt_listener(struct net *net, int fd)
+{
+	struct listener *l = listener_new(net);
+	int r;
+
+	if (l == NULL)
+		return log_errno(LOG_ERR, -EMFILE,
+		    "cannot adopt listening socket %d: more than %d", fd,
+		    OPTIONS_MAX_LISTEN);
+	r = uv_tcp_open(&l->tcp, fd);
+	if (r == 0)
+		r = uv_listen((uv_stream_t *)&l->tcp, NET_BACKLOG, listener_cb);
+	if (r < 0) {
+		listener_drop(net, l);
+		log_warnx("cannot adopt listening socket %d: %s", fd,
+		    uv_strerror(r));
+		return r;
+	}
+	listener_fill_text(l);
+	return 0;
+}
+
+size_t
+net_listener_count(const struct net *net)
+{
+	return net->nlisteners;
+}
+
+void
+net_describe_listeners(const struct net *net, char *buf, size_t size)
+{
+	size_t i, off = 0;
+
+	if (size == 0)
+		return;
+	buf[0] = '\0';
+	for (i = 0; i < net->nlisteners && off < size; i++) {
+		int n = snprintf(buf + off, size - off, "%s%s", i ? " " : "",
+		    net->listeners[i]->text);
+
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+/* ---------------------------------------------------------- lifecycle */
+
+int
+net_new(uv_loop_t *loop, struct dispatch_ctx *dctx,
+    const struct net_config *cfg, net_kill_fn *on_kill, void *arg,
+    struct net **ret)
+{
+	struct net *net = calloc(1, sizeof(*net));
+
+	if (net == NULL)
+		return -ENOMEM;
+	net->loop = loop;
+	net->dctx = dctx;
+	net->cfg = *cfg;
+	net->on_kill = on_kill;
+	net->arg = arg;
+	net->stats.conns_limit = cfg->max_conns;
+	TAILQ_INIT(&net->timeq);
+	TAILQ_INIT(&net->held);
+	wbuf_init_growable(&net->out, DISPATCH_MAX_REPLY);
+	uv_timer_init(loop, &net->sweep);
+	net->sweep.data = net;
+	dctx->holder_gone = holder_gone;
+	dctx->arg = net;
+	*ret = net;
+	return 0;
+}
+
+static void
+listener_close_cb(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+void
+net_stop(struct net *net)
+{
+	struct conn *c, *tmp;
+	size_t i;
+
+	if (net->stopping)
+		return;
+	net->stopping = true;
+	for (i = 0; i < net->nlisteners; i++)
+		uv_close((uv_handle_t *)&net->listeners[i]->tcp,
+		    listener_close_cb);
+	net->nlisteners = 0;
+	TAILQ_FOREACH_SAFE(c, &net->held, link, tmp)
+		conn_close(c, REGISTRY_SHUTDOWN);
+	TAILQ_FOREACH_SAFE(c, &net->timeq, link, tmp)
+		conn_close(c, REGISTRY_SHUTDOWN);
+	uv_close((uv_handle_t *)&net->sweep, NULL);
+}
+
+void
+net_free(struct net *net)
+{
+	if (net == NULL)
+		return;
+	wbuf_fini(&net->out);
+	free(net);
+}
+
+void
+net_get_stats(const struct net *net, struct net_stats *ret)
+{
+	*ret = net->stats;
+}
+
+void
+net_release(struct net *net, void *owner)
+{
+	struct conn *c = owner;
+
+	(void)net;
+	if (c == NULL || c->closing)
+		return;
+	conn_unlink(c);
+	c->node = NULL;
+	conn_close(c, REGISTRY_STOPPED);
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * net: the EPMD side of the daemon on libuv.  TCP listeners, one
+ * uv_tcp_t per connection, OTP's read discipline (one request per
+ * connection, exact-size reads), replies and connection fates carried
+ * out for dispatch, idle-request timeouts by one sweeping timer, and the
+ * connection ceiling.  Owns its listeners and connections; borrows the
+ * loop and the dispatch context.
+ */
+#ifndef EPMDD_NET_H
+#define EPMDD_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "dispatch.h"
+#include "options.h"
+#include "registry.h"
+
+/* Descriptors kept back from the connection ceiling (listeners, logs...). */
+#define NET_FD_RESERVE 32
+#define NET_BACKLOG SOMAXCONN
+/* Text form of a registry_addr: "[v6addr]:port". */
+#define NET_ADDR_TEXT 56
+
+struct net_config {
+	unsigned packet_timeout; /* seconds a request may take */
+	unsigned delay_accept;	 /* seconds slept before each accept */
+	unsigned delay_write;	 /* seconds slept before each reply write */
+	unsigned long max_conns; /* connection ceiling, >= 1 */
+};
+
+struct net_stats {
+	size_t conns;	   /* open now */
+	size_t conns_peak;
+	size_t conns_limit;
+	uint64_t accepted;
+	uint64_t accept_errors;
+};
+
+/* Called once when an accepted KILL_REQ asks the daemon to stop. */
+typedef void net_kill_fn(void *arg);
+
+struct net;
+
+/*
+ * Create the network layer (no sockets yet).  Returns 0 and *ret, or
+ * -ENOMEM.
+ */
+int net_new(uv_loop_t *loop, struct dispatch_ctx *dctx,
+    const struct net_config *cfg, net_kill_fn *on_kill, void *arg,
+    struct net **ret);
+
+/*
+ * Bind and listen on every address of o (options' rules: loopback
+ * sockets are best effort, explicit addresses must bind).  Returns 0,
+ * -EADDRINUSE if the port is taken (another epmd runs: the caller exits
+ * 0), or another negative errno, logged here.
+ */
+int net_listen(struct net *net, const struct options *o);
+
+/*
+ * Adopt an already listening TCP socket (from systemd or a previous
+ * process).  Returns 0 or a negative errno, logged here.
+ */
+int net_adopt_listener(struct net *net, int fd);
+
+/* Number of listeners open. */
+size_t net_listener_count(const struct net *net);
+
+/* Describe the listeners ("127.0.0.1:4369 [::1]:4369") into buf. */
+void net_describe_listeners(const struct net *net, char *buf, size_t size);
+
+/*
+ * Close every listener and connection (registrations end with reason
+ * REGISTRY_SHUTDOWN) and the timer.  Handles are freed in their close
+ * callbacks as the loop runs; call net_free after uv_run returns.
+ */
+void net_stop(struct net *net);
+void net_free(struct net *net);
+
+void net_get_stats(const struct net *net, struct net_stats *ret);
+
+/* Format a peer address for logs. */
+void net_addr_text(const struct registry_addr *a, char buf[NET_ADDR_TEXT]);
+
+/*
+ * Close the connection that holds owner's registration (epmdctl stop):
+ * the registration must already have been ended by the caller.
+ */
+void net_release(struct net *net, void *owner);
+
+#endif

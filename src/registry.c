@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * registry: node records in a chained hash table keyed by SipHash-2-4
+ * of the name, with O(1) lookup, registration and unregistration at any
+ * size.  The creation rules and the old-name FIFO reproduce epmd_srv.c
+ * (node_reg2 / node_unreg_sock).
+ */
+#include "registry.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+TAILQ_HEAD(node_list, node);
+
+struct registry {
+	struct node **buckets;
+	size_t nbuckets; /* a power of two */
+	size_t records;	 /* active + old */
+	struct node_list active;
+	struct node_list old;
+	size_t old_keep;
+	uint64_t k0, k1;
+	struct registry_stats stats;
+	registry_observer_fn *observer;
+	void *observer_arg;
+};
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+
+static uint64_t
+le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void
+sip_round(uint64_t v[4])
+{
+	v[0] += v[1];
+	v[1] = ROTL(v[1], 13);
+	v[1] ^= v[0];
+	v[0] = ROTL(v[0], 32);
+	v[2] += v[3];
+	v[3] = ROTL(v[3], 16);
+	v[3] ^= v[2];
+	v[0] += v[3];
+	v[3] = ROTL(v[3], 21);
+	v[3] ^= v[0];
+	v[2] += v[1];
+	v[1] = ROTL(v[1], 17);
+	v[1] ^= v[2];
+	v[2] = ROTL(v[2], 32);
+}
+
+/* SipHash-2-4 (Aumasson and Bernstein), written from the paper. */
+static uint64_t
+siphash(uint64_t k0, uint64_t k1, const uint8_t *p, size_t len)
+{
+	uint64_t v[4] = { k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL,
+		k0 ^ 0x6c7967656e657261ULL, k1 ^ 0x7465646279746573ULL };
+	uint8_t last[8] = { 0 };
+	size_t i, tail = len & 7;
+	uint64_t m;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		m = le64(p + i);
+		v[3] ^= m;
+		sip_round(v);
+		sip_round(v);
+		v[0] ^= m;
+	}
+	memcpy(last, p + i, tail);
+	last[7] = (uint8_t)len;
+	m = le64(last);
+	v[3] ^= m;
+	sip_round(v);
+	sip_round(v);
+	v[0] ^= m;
+	v[2] ^= 0xff;
+	for (i = 0; i < 4; i++)
+		sip_round(v);
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+struct registry *
+registry_new(size_t old_keep, const uint8_t key[REGISTRY_KEY_SIZE])
+{
+	struct registry *reg = calloc(1, sizeof(*reg));
+
+	if (reg == NULL)
+		return NULL;
+	reg->nbuckets = REGISTRY_MIN_BUCKETS;
+	reg->buckets = calloc(reg->nbuckets, sizeof(*reg->buckets));
+	if (reg->buckets == NULL) {
+		free(reg);
+		return NULL;
+	}
+	TAILQ_INIT(&reg->active);
+	TAILQ_INIT(&reg->old);
+	reg->old_keep = old_keep;
+	reg->k0 = le64(key);
+	reg->k1 = le64(key + 8);
+	return reg;
+}
+
+void
+registry_free(struct registry *reg)
+{
+	struct node *n, *next;
+	size_t i;
+
+	if (reg == NULL)
+		return;
+	for (i = 0; i < reg->nbuckets; i++)
+		for (n = reg->buckets[i]; n != NULL; n = next) {
+			next = n->hnext;
+			free(n);
+		}
+	free(reg->buckets);
+	free(reg);
+}
+
+void
+registry_set_observer(struct registry *reg, registry_observer_fn *fn,
+    void *arg)
+{
+	reg->observer = fn;
+	reg->observer_arg = arg;
+}
+
+static struct node **
+bucket(const struct registry *reg, uint64_t hash)
+{
+	return &reg->buckets[hash & (reg->nbuckets - 1)];
+}
+
+/* Any record, active or old, with these name bytes. */
+static struct node *
+find(const struct registry *reg, const uint8_t *name, size_t nlen,
+    uint64_t hash)
+{
+	struct node *n;
+
+	for (n = *bucket(reg, hash); n != NULL; n = n->hnext)
+		if (n->hash == hash && n->nlen == nlen &&
+		    memcmp(n->data, name, nlen) == 0)
+			return n;
+	return NULL;
+}
+
+struct node *
+registry_lookup(const struct registry *reg, const uint8_t *name, size_t nlen)
+{
+	struct node *n;
+
+	if (nlen > UINT16_MAX)
+		return NULL;
+	n = find(reg, name, nlen, siphash(reg->k0, reg->k1, name, nlen));
+	return n != NULL && n->active ? n : NULL;
+}
+
+static void
+hash_unlink(struct registry *reg, struct node *n)
+{
+	struct node **pp;
+
+	for (pp = bucket(reg, n->hash); *pp != NULL; pp = &(*pp)->hnext)
+		if (*pp == n) {
+			*pp = n->hnext;
+			reg->records--;
+			return;
+		}
+}
+
+/* Double the bucket array; on ENOMEM keep the longer chains. */
+static void
+grow(struct registry *reg)
+{
+	size_t nb = reg->nbuckets * 2, i;
+	struct node **nt, *n, *next;
+
+	if (nb > REGISTRY_MAX_BUCKETS)
+		return;
+	nt = calloc(nb, sizeof(*nt));
+	if (nt == NULL)
+		return;
+	for (i = 0; i < reg->nbuckets; i++)
+		for (n = reg->buckets[i]; n != NULL; n = next) {
+			next = n->hnext;
+			n->hnext = nt[n->hash & (nb - 1)];
+			nt[n->hash & (nb - 1)] = n;
+		}
+	free(reg->buckets);
+	reg->buckets = nt;
+	reg->nbuckets = nb;
+}
+
+static void
+hash_link(struct registry *reg, struct node *n)
+{
+	struct node **b;
+
+	if (reg->records + 1 > reg->nbuckets * REGISTRY_MAX_LOAD)
+		grow(reg);
+	b = bucket(reg, n->hash);
+	n->hnext = *b;
+	*b = n;
+	reg->records++;
+}
+
+/* OTP's bump: +1, and never below 4 (creations 0..3 are reserved). */
+static uint32_t
+bump(uint32_t cr)
+{
+	cr++;
+	return cr < 4 ? 4 : cr;
+}
+
+/* Drop an old record entirely. */
+static void
+forget_old(struct registry *reg, struct node *o)
+{
+	TAILQ_REMOVE(&reg->old, o, link);
+	reg->stats.old--;
+	hash_unlink(reg, o);
+	free(o);
+}
+
+int
+registry_register(struct registry *reg, const struct registry_entry *e,
+    int64_t now, struct node **ret)
+{
+	struct node *n, *prev;
+	uint64_t hash;
+	uint32_t cr;
+
+	if (e->nlen > UINT16_MAX || e->elen > UINT16_MAX)
+		return -EINVAL;
+	hash = siphash(reg->k0, reg->k1, e->name, e->nlen);
+	prev = find(reg, e->name, e->nlen, hash);
+	if (prev != NULL && prev->active)
+		return -EEXIST;
+	n = malloc(sizeof(*n) + e->nlen + e->elen);
+	if (n == NULL)
+		return -ENOMEM;
+
+	if (prev != NULL) {
+		/* A remembered name: continue its counter. */
+		cr = bump(prev->cr);
+		forget_old(reg, prev);
+	} else if (reg->stats.old > reg->old_keep) {
+		/* Recycle the oldest record: its counter, not bumped. */
+		prev = TAILQ_FIRST(&reg->old);
+		cr = prev->cr;
+		forget_old(reg, prev);
+	} else
+		cr = bump((uint32_t)now);
+
+	memset(n, 0, sizeof(*n));
+	n->hash = hash;
+	n->owner = e->owner;
+	n->registered_at = now;
+	n->cr = cr;
+	n->uid = e->uid;
+	n->fd = e->fd;
+	n->peer = e->peer;
+	n->port = e->port;
+	n->type = e->type;
+	n->proto = e->proto;
+	n->hv = e->hv;
+	n->lv = e->lv;
+	n->nlen = (uint16_t)e->nlen;
+	n->elen = (uint16_t)e->elen;
+	n->active = true;
+	if (e->nlen > 0)
+		memcpy(n->data, e->name, e->nlen);
+	if (e->elen > 0)
+		memcpy(n->data + e->nlen, e->extra, e->elen);
+	hash_link(reg, n);
+	TAILQ_INSERT_HEAD(&reg->active, n, link);
+	reg->stats.active++;
+	reg->stats.registrations++;
+	if (reg->observer != NULL)
+		reg->observer(reg->observer_arg, n, REGISTRY_REGISTERED,
+		    REGISTRY_CLOSED);
+	*ret = n;
+	return 0;
+}
+
+void
+registry_unregister(struct registry *reg, struct node *n,
+    enum registry_reason reason, int64_t now)
+{
+	if (!n->active)
+		return;
+	TAILQ_REMOVE(&reg->active, n, link);
+	reg->stats.active--;
+	n->active = false;
+	n->owner = NULL;
+	n->unregistered_at = now;
+	TAILQ_INSERT_TAIL(&reg->old, n, link);
+	reg->stats.old++;
+	if ((unsigned)reason < REGISTRY_REASON_COUNT)
+		reg->stats.unregistrations[reason]++;
+	if (reg->observer != NULL)
+		reg->observer(reg->observer_arg, n, REGISTRY_UNREGISTERED,
+		    reason);
+}
+
+uint32_t
+registry_creation(const struct node *n)
+{
+	return n->hv >= REGISTRY_CR32_VERSION ? n->cr : n->cr % 3 + 1;
+}
+
+struct node *
+registry_first_active(const struct registry *reg)
+{
+	return TAILQ_FIRST(&reg->active);
+}
+
+struct node *
+registry_first_old(const struct registry *reg)
+{
+	return TAILQ_FIRST(&reg->old);
+}
+
+struct node *
+registry_next(const struct node *n)
+{
+	return TAILQ_NEXT(n, link);
+}
+
+void
+registry_get_stats(const struct registry *reg, struct registry_stats *ret)
+{
+	*ret = reg->stats;
+}
+
+size_t
+registry_bucket_count(const struct registry *reg)
+{
+	return reg->nbuckets;
+}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * registry: the node table.  Active registrations and the memory of
+ * unregistered ("old") names, kept in one keyed hash table by exact name
+ * bytes, plus two lists: active newest first (NAMES order) and old in
+ * unregistration order (OTP's unreg FIFO).  Creation numbers follow OTP
+ * 25's epmd.  Knows names, not bytes on a wire nor connections: a
+ * registration's holder is an opaque owner token.  Pure: no I/O, time is
+ * passed in; it allocates one block per record and the bucket array.
+ */
+#ifndef EPMDD_REGISTRY_H
+#define EPMDD_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+/* An old name is recycled once more than this many are remembered. */
+#define REGISTRY_OLD_KEEP 1000	  /* epmd_int.h MAX_UNREG_COUNT */
+#define REGISTRY_OLD_KEEP_DEBUG 5 /* DEBUG_MAX_UNREG_COUNT, with -d */
+#define REGISTRY_MIN_BUCKETS 64
+/* The table doubles when records exceed buckets * this. */
+#define REGISTRY_MAX_LOAD 1
+#define REGISTRY_MAX_BUCKETS (1u << 24)
+#define REGISTRY_UID_UNKNOWN UINT32_MAX
+#define REGISTRY_KEY_SIZE 16
+/* HighestVersion from which the full 32-bit creation is reported. */
+#define REGISTRY_CR32_VERSION 6
+
+/* A peer address as plain data (no sockaddr: this module is pure). */
+struct registry_addr {
+	uint8_t family; /* 0 unknown, 4 or 6 */
+	uint8_t addr[16];
+	uint16_t port;
+};
+
+/* Why a registration ended. */
+enum registry_reason {
+	REGISTRY_CLOSED,   /* the node closed or reset its connection */
+	REGISTRY_STRAY,	   /* it sent bytes on its registration socket */
+	REGISTRY_STOPPED,  /* STOP_REQ or epmdctl stop */
+	REGISTRY_SHUTDOWN, /* the daemon is stopping (KILL, signal) */
+	REGISTRY_ERROR,	   /* the reply could not be written */
+	REGISTRY_REASON_COUNT
+};
+
+enum registry_event {
+	REGISTRY_REGISTERED,
+	REGISTRY_UNREGISTERED,
+};
+
+/*
+ * One record, active or old.  Owned by the registry; callers read it but
+ * never write it.  The name and extra bytes live in data[].  A pointer to
+ * an active record stays valid until registry_unregister; after that the
+ * record may be freed by a later registry_register (recycling).
+ */
+struct node {
+	struct node *hnext;
+	TAILQ_ENTRY(node) link;
+	uint64_t hash;
+	void *owner;		/* holder's token while active, else NULL */
+	int64_t registered_at;	/* caller's clock, seconds */
+	int64_t unregistered_at;
+	uint32_t cr;		/* creation counter (OTP's cr) */
+	uint32_t uid;		/* owner uid or REGISTRY_UID_UNKNOWN */
+	int fd;			/* holder's descriptor, shown by DUMP */
+	struct registry_addr peer;
+	uint16_t port;
+	uint8_t type;
+	uint8_t proto;
+	uint16_t hv;
+	uint16_t lv;
+	uint16_t nlen;
+	uint16_t elen;
+	bool active;
+	uint8_t data[];
+};
+
+/* What a new registration says; borrowed by registry_register. */
+struct registry_entry {
+	const uint8_t *name;
+	size_t nlen;
+	const uint8_t *extra;
+	size_t elen;
+	uint16_t port;
+	uint8_t type;
+	uint8_t proto;
+	uint16_t hv;
+	uint16_t lv;
+	void *owner;
+	int fd;
+	uint32_t uid;
+	struct registry_addr peer;
+};
+
+struct registry_stats {
+	uint64_t registrations;
+	uint64_t unregistrations[REGISTRY_REASON_COUNT];
+	size_t active;
+	size_t old;
+};
+
+typedef void registry_observer_fn(void *arg, const struct node *n,
+    enum registry_event ev, enum registry_reason reason);
+
+struct registry;
+
+/*
+ * Create an empty registry.  old_keep is the old-name threshold
+ * (REGISTRY_OLD_KEEP, or REGISTRY_OLD_KEEP_DEBUG); key seeds the hash
+ * so that peers cannot aim names at one bucket.  Returns NULL on ENOMEM.
+ */
+struct registry *registry_new(size_t old_keep,
+    const uint8_t key[REGISTRY_KEY_SIZE]);
+/* Free the registry and every record.  registry_free(NULL) is a no-op. */
+void registry_free(struct registry *reg);
+
+/*
+ * Called after every registration and unregistration (for logging,
+ * counters, notifications).  One observer; NULL removes it.
+ */
+void registry_set_observer(struct registry *reg, registry_observer_fn *fn,
+    void *arg);
+
+/* The active record with exactly these name bytes, or NULL. */
+struct node *registry_lookup(const struct registry *reg, const uint8_t *name,
+    size_t nlen);
+
+/*
+ * Register e at time now (seconds).  The creation counter is OTP's: a
+ * remembered old name is bumped, a new name starts at now + 1, and with
+ * more than old_keep old names the oldest one's counter is reused.
+ * Returns 0 and the new record in *ret, -EEXIST if the name is active,
+ * -EINVAL if the name or extra is longer than 65535 bytes, -ENOMEM.
+ */
+int registry_register(struct registry *reg, const struct registry_entry *e,
+    int64_t now, struct node **ret);
+
+/* End an active registration; the record joins the old names. */
+void registry_unregister(struct registry *reg, struct node *n,
+    enum registry_reason reason, int64_t now);
+
+/* The creation to report: cr for hv >= 6, else cr % 3 + 1 (1..3). */
+uint32_t registry_creation(const struct node *n);
+
+/* Iteration: active newest first; old oldest first.  NULL at the end. */
+struct node *registry_first_active(const struct registry *reg);
+struct node *registry_first_old(const struct registry *reg);
+struct node *registry_next(const struct node *n);
+
+void registry_get_stats(const struct registry *reg,
+    struct registry_stats *ret);
+
+/* Buckets in use now (for tests of the load rule). */
+size_t registry_bucket_count(const struct registry *reg);
+
+#endif
