@@ -349,3 +349,18 @@ registry_bucket_count(const struct registry *reg)
 {
 	return reg->nbuckets;
 }
+
+size_t
+registry_longest_chain(const struct registry *reg)
+{
+	size_t i, len, longest = 0;
+	const struct node *n;
+
+	for (i = 0; i < reg->nbuckets; i++) {
+		for (len = 0, n = reg->buckets[i]; n != NULL; n = n->hnext)
+			len++;
+		if (len > longest)
+			longest = len;
+	}
+	return longest;
+}

@@ -154,7 +154,8 @@ struct node *registry_next(const struct node *n);
 void registry_get_stats(const struct registry *reg,
     struct registry_stats *ret);
 
-/* Buckets in use now (for tests of the load rule). */
+/* Buckets in use now, and the longest chain (for tests and status). */
 size_t registry_bucket_count(const struct registry *reg);
+size_t registry_longest_chain(const struct registry *reg);
 
 #endif
