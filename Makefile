@@ -21,7 +21,7 @@ LDFLAGS   ?=
 WERROR    ?= 1
 SANITIZE  ?= 0
 
-VERSION := $(shell git describe --tags --dirty --always 2>/dev/null || cat VERSION)
+VERSION := $(shell cat VERSION)$(shell git rev-parse --short HEAD 2>/dev/null | sed "s/^/+g/")
 
 # Debian 12 packages: to build, and to run the tests.
 DEB_BUILD := gcc make pkg-config libuv1-dev libsystemd-dev check
@@ -53,8 +53,7 @@ UV_LIBS     = $(shell $(PKG_CONFIG) --libs libuv 2>/dev/null)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS  = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
-ALL_CFLAGS = $(WARN) $(HARDEN) -DEPMDD_VERSION='"$(VERSION)"' -Isrc \
-	$(UV_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(WARN) $(HARDEN) -D_GNU_SOURCE -Isrc $(UV_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
 # The pure core: no libuv, no libsystemd, no sockets (unit tests link it).
@@ -71,24 +70,38 @@ EPMDD := $(BIN)/epmdd
 UNIT_BIN := $(B)/unit-tests
 
 .PHONY: all deps run check check-unit check-integration check-valgrind \
-	lint install uninstall clean
+	lint install uninstall clean FORCE
 
 all: $(EPMDD)
 
-$(B)/%.o: src/%.c
+# Objects are rebuilt when the flags change (a stamp holds them); the
+# version reaches only the files that print it.
+$(B)/.flags: FORCE
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || \
+		echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' >$@
+$(B)/.version: FORCE
+	@mkdir -p $(@D)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
 
-$(B)/tests/%.o: tests/unit/%.c
+$(B)/main.o: $(B)/.version
+$(B)/main.o: VERSION_DEF = -DEPMDD_VERSION='"$(VERSION)"'
+
+$(B)/%.o: src/%.c $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(VERSION_DEF) -MMD -MP -c -o $@ $<
+
+$(B)/tests/%.o: tests/unit/%.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Wno-missing-prototypes \
 		-MMD -MP -c -o $@ $<
 
 $(EPMDD): $(DAEMON_OBJS)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(UV_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(DAEMON_OBJS) $(ALL_LDFLAGS) $(UV_LIBS)
 
 $(UNIT_BIN): $(UNIT_OBJS) $(CORE_OBJS)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(CHECK_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJS) $(CORE_OBJS) $(ALL_LDFLAGS) \
+		$(CHECK_LIBS)
 
 deps:
 	@missing=""; \
@@ -120,7 +133,7 @@ check-unit: $(UNIT_BIN)
 	EPMDD_TEST_DATA=tests/data ./$(UNIT_BIN)
 
 check-integration: $(EPMDD)
-	EPMDD=$(abspath $(EPMDD)) tests/integration/run
+	EPMDD=$(abspath $(EPMDD)) tests/integration/run $(TESTS)
 
 check-valgrind: $(UNIT_BIN)
 	CK_FORK=no EPMDD_TEST_DATA=tests/data valgrind --leak-check=full \

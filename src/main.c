@@ -188,9 +188,10 @@ raise_nofile(unsigned long wanted)
 		limit = 1;
 	if (wanted != 0 && wanted > limit)
 		log_warnx("-max_connections %lu is above what the descriptor "
-			  "limit allows, using %lu",
+			  "limit allows (%lu): connections beyond that are shed "
+			  "when accept fails",
 		    wanted, limit);
-	else if (wanted != 0)
+	if (wanted != 0)
 		limit = wanted;
 	return limit;
 }

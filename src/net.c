@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,8 +48,9 @@ struct conn {
 TAILQ_HEAD(conn_list, conn);
 
 struct listener {
-	uv_tcp_t tcp;
+	uv_poll_t poll;
 	struct net *net;
+	int fd;
 	uint16_t port;
 	char text[NET_ADDR_TEXT];
 };
@@ -72,7 +74,8 @@ struct net {
 	uv_timer_t sweep;
 	bool stopping;
 	bool killed;
-	time_t emfile_logged;
+	int reserve_fd;		/* spare descriptor for shedding on EMFILE */
+	time_t accept_logged;
 	struct net_stats stats;
 	struct wbuf out; /* reply being built, reused */
 	uint8_t scratch[CODEC_INBUF_SIZE];
@@ -506,100 +509,54 @@ conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 /* ---------------------------------------------------------- accepting */
 
-static void
-free_handle_cb(uv_handle_t *h)
-{
-	free(h);
-}
-
-/* Accept a connection only to close it at once (over the ceiling). */
-static void
-shed(uv_stream_t *server)
-{
-	uv_tcp_t *t = malloc(sizeof(*t));
-
-	if (t == NULL) {
-		/*
-		 * Without memory for a handle, take the descriptor libuv
-		 * accepted so that the listener keeps being polled.
-		 */
-		if (server->accepted_fd >= 0) {
-			close(server->accepted_fd);
-			server->accepted_fd = -1;
-		}
-		return;
-	}
-	uv_tcp_init(server->loop, t);
-	uv_accept(server, (uv_stream_t *)t);
-	uv_close((uv_handle_t *)t, free_handle_cb);
-}
-
-static void
-conn_fill_peer(struct conn *c)
+/*
+ * Wrap an accepted (or inherited) connected socket in a connection.
+ * Takes the descriptor: on failure it is closed.  peer may be NULL, then
+ * it is asked for.
+ */
+static struct conn *
+conn_open(struct net *net, int fd, uint16_t listen_port,
+    const struct sockaddr_storage *peer)
 {
 	struct sockaddr_storage ss;
 	struct registry_addr self;
-	int len;
-
-	memset(&self, 0, sizeof(self));
-	len = sizeof(ss);
-	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
-		addr_from_sockaddr(&ss, &c->peer);
-	len = sizeof(ss);
-	if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
-		addr_from_sockaddr(&ss, &self);
-	c->is_local = peer_is_local(&c->peer, &self);
-}
-
-static void
-listener_cb(uv_stream_t *server, int status)
-{
-	struct listener *l = server->data;
-	struct net *net = l->net;
+	socklen_t len;
 	struct conn *c;
-	uv_os_fd_t fd;
-	time_t now;
 
-	if (status < 0) {
-		net->stats.accept_errors++;
-		now = time(NULL);
-		if (now != net->emfile_logged) {
-			net->emfile_logged = now;
-			log_warnx("accept on %s failed: %s, shedding pending "
-				  "connections",
-			    l->text, uv_strerror(status));
-		}
-		return;
-	}
-	if (net->cfg.delay_accept > 0)
-		sleep(net->cfg.delay_accept);
-	if (net->stats.conns >= net->cfg.max_conns) {
-		net->dctx->stats.refused[DISPATCH_CONN_LIMIT]++;
-		log_peer("connection limit (%lu) reached, closing a new "
-			 "connection on %s",
-		    net->cfg.max_conns, l->text);
-		shed(server);
-		return;
-	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		log_warnx("out of memory for a connection, closing it");
-		shed(server);
-		return;
+		close(fd);
+		return NULL;
 	}
 	c->net = net;
 	c->tcp.data = c;
-	c->listen_port = l->port;
+	c->fd = fd;
+	c->listen_port = listen_port;
 	uv_tcp_init(net->loop, &c->tcp);
-	if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+	if (uv_tcp_open(&c->tcp, fd) < 0) {
+		close(fd);
 		c->closing = true;
 		uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
-		return;
+		return NULL;
 	}
-	uv_fileno((uv_handle_t *)&c->tcp, &fd);
-	c->fd = fd;
-	conn_fill_peer(c);
-	net->stats.accepted++;
+	if (peer == NULL) {
+		len = sizeof(ss);
+		if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+			peer = &ss;
+	}
+	if (peer != NULL)
+		addr_from_sockaddr(peer, &c->peer);
+	/* Our own address matters only for peers that are not loopback. */
+	memset(&self, 0, sizeof(self));
+	c->is_local = peer_is_local(&c->peer, &self);
+	if (!c->is_local) {
+		len = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+			addr_from_sockaddr(&ss, &self);
+			c->is_local = peer_is_local(&c->peer, &self);
+		}
+	}
 	net->stats.conns++;
 	if (net->stats.conns > net->stats.conns_peak)
 		net->stats.conns_peak = net->stats.conns;
@@ -609,49 +566,151 @@ listener_cb(uv_stream_t *server, int status)
 	if (!uv_is_active((uv_handle_t *)&net->sweep))
 		sweep_arm(net);
 	if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb,
-		conn_read_cb) < 0)
+		conn_read_cb) < 0) {
 		conn_close(c, REGISTRY_CLOSED);
+		return NULL;
+	}
+	return c;
+}
+
+/*
+ * Out of descriptors: give back the reserve, accept and close what is
+ * pending (those clients see a close instead of a hang), take the
+ * reserve again.  Returns how many were shed.
+ */
+static unsigned
+shed_pending(struct net *net, struct listener *l)
+{
+	unsigned n = 0;
+	int fd;
+
+	if (net->reserve_fd >= 0) {
+		close(net->reserve_fd);
+		net->reserve_fd = -1;
+	}
+	while (n < NET_ACCEPT_BATCH &&
+	    (fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		close(fd);
+		n++;
+	}
+	net->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return n;
+}
+
+static void
+accept_failed(struct net *net, struct listener *l, int err)
+{
+	unsigned shed = 0;
+	time_t now;
+
+	if (err == EMFILE || err == ENFILE)
+		shed = shed_pending(net, l);
+	net->stats.accept_errors++;
+	net->dctx->stats.refused[DISPATCH_CONN_LIMIT] += shed;
+	now = time(NULL);
+	if (now != net->accept_logged) {
+		net->accept_logged = now;
+		log_warnx("accept on %s failed: %s, shed %u pending "
+			  "connection%s",
+		    l->text, strerror(err), shed, shed == 1 ? "" : "s");
+	}
+}
+
+static void
+listener_poll_cb(uv_poll_t *p, int status, int events)
+{
+	struct listener *l = p->data;
+	struct net *net = l->net;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	unsigned i;
+	int fd;
+
+	(void)events;
+	if (status < 0) {
+		log_warnx("listener %s: %s", l->text, uv_strerror(status));
+		return;
+	}
+	/* A bounded batch per wake-up keeps the loop fair to readers. */
+	for (i = 0; i < NET_ACCEPT_BATCH && !net->stopping; i++) {
+		if (net->cfg.delay_accept > 0)
+			sleep(net->cfg.delay_accept);
+		len = sizeof(ss);
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == EINTR || errno == ECONNABORTED ||
+			    errno == EPROTO)
+				continue;
+			accept_failed(net, l, errno);
+			return;
+		}
+		if (net->stats.conns >= net->cfg.max_conns) {
+			close(fd);
+			net->dctx->stats.refused[DISPATCH_CONN_LIMIT]++;
+			log_peer("connection limit (%lu) reached, closed a new "
+				 "connection on %s",
+			    net->cfg.max_conns, l->text);
+			continue;
+		}
+		net->stats.accepted++;
+		conn_open(net, fd, l->port, &ss);
+	}
 }
 
 /* ---------------------------------------------------------- listeners */
 
 static void
-listener_fill_text(struct listener *l)
+listener_close_cb(uv_handle_t *h)
+{
+	struct listener *l = h->data;
+
+	close(l->fd);
+	free(l);
+}
+
+/* Start polling a listening socket; takes fd. */
+static int
+listener_add(struct net *net, int fd)
 {
 	struct sockaddr_storage ss;
 	struct registry_addr a;
-	int len = sizeof(ss);
+	struct listener *l;
+	socklen_t len = sizeof(ss);
+	int r;
 
+	if (net->nlisteners >= ARRAY_SIZE(net->listeners)) {
+		close(fd);
+		return -EMFILE;
+	}
+	l = calloc(1, sizeof(*l));
+	if (l == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	l->net = net;
+	l->fd = fd;
+	l->poll.data = l;
 	memset(&a, 0, sizeof(a));
-	if (uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len) == 0)
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		addr_from_sockaddr(&ss, &a);
 	l->port = a.port;
 	net_addr_text(&a, l->text);
-}
-
-static struct listener *
-listener_new(struct net *net)
-{
-	struct listener *l;
-
-	if (net->nlisteners >= ARRAY_SIZE(net->listeners))
-		return NULL;
-	l = calloc(1, sizeof(*l));
-	if (l == NULL)
-		return NULL;
-	l->net = net;
-	l->tcp.data = l;
-	uv_tcp_init(net->loop, &l->tcp);
+	r = uv_poll_init_socket(net->loop, &l->poll, fd);
+	if (r < 0) {
+		close(fd);
+		free(l);
+		return r;
+	}
+	r = uv_poll_start(&l->poll, UV_READABLE, listener_poll_cb);
+	if (r < 0) {
+		uv_close((uv_handle_t *)&l->poll, listener_close_cb);
+		return r;
+	}
 	net->listeners[net->nlisteners++] = l;
-	return l;
-}
-
-/* Undo listener_new after a failure to bind or listen. */
-static void
-listener_drop(struct net *net, struct listener *l)
-{
-	net->nlisteners--;
-	uv_close((uv_handle_t *)&l->tcp, free_handle_cb);
+	return 0;
 }
 
 static int
@@ -662,9 +721,9 @@ listen_one(struct net *net, const struct options_addr *a, uint16_t port,
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	struct registry_addr ra;
-	struct listener *l;
 	char text[NET_ADDR_TEXT];
-	int r;
+	socklen_t len;
+	int fd, on = 1, err;
 
 	memset(&ss, 0, sizeof(ss));
 	memset(&ra, 0, sizeof(ra));
@@ -673,42 +732,53 @@ listen_one(struct net *net, const struct options_addr *a, uint16_t port,
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(port);
 		memcpy(&sin->sin_addr, a->addr, 4);
+		len = sizeof(*sin);
 		ra.family = 4;
 		memcpy(ra.addr, a->addr, 4);
 	} else {
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons(port);
 		memcpy(&sin6->sin6_addr, a->addr, 16);
+		len = sizeof(*sin6);
 		ra.family = 6;
 		memcpy(ra.addr, a->addr, 16);
 	}
 	net_addr_text(&ra, text);
 
-	l = listener_new(net);
-	if (l == NULL)
-		return log_errno(LOG_ERR, -ENOMEM, "cannot listen on %s", text);
-	/* libuv sets SO_REUSEADDR; v6 sockets never take IPv4 traffic. */
-	r = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss,
-	    a->family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
-	if (r == 0)
-		r = uv_listen((uv_stream_t *)&l->tcp, NET_BACKLOG, listener_cb);
-	if (r == 0) {
-		listener_fill_text(l);
-		return 0;
+	fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = errno;
+		goto fail;
 	}
-	listener_drop(net, l);
-	if (r == UV_EADDRINUSE) {
+	/* As OTP: SO_REUSEADDR, and v6 sockets never take IPv4 traffic. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    (a->family == AF_INET6 &&
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) <
+		    0) ||
+	    bind(fd, (struct sockaddr *)&ss, len) < 0 ||
+	    listen(fd, NET_BACKLOG) < 0) {
+		err = errno;
+		close(fd);
+		goto fail;
+	}
+	if ((err = listener_add(net, fd)) < 0) {
+		err = -err;
+		goto fail;
+	}
+	return 0;
+fail:
+	if (err == EADDRINUSE) {
 		log_debug("there is already an epmd running at port %u on %s",
 		    port, text);
 		return -EADDRINUSE;
 	}
 	if (best_effort) {
 		log_debug("cannot listen on %s: %s, ignoring", text,
-		    uv_strerror(r));
+		    strerror(err));
 		return 0;
 	}
-	log_warnx("failed to bind on %s: %s", text, uv_strerror(r));
-	return r;
+	log_warnx("failed to bind on %s: %s", text, strerror(err));
+	return -err;
 }
 
 int
@@ -738,24 +808,12 @@ net_listen(struct net *net, const struct options *o)
 int
 net_adopt_listener(struct net *net, int fd)
 {
-	struct listener *l = listener_new(net);
-	int r;
+	int r = listener_add(net, fd);
 
-	if (l == NULL)
-		return log_errno(LOG_ERR, -EMFILE,
-		    "cannot adopt listening socket %d: more than %d", fd,
-		    OPTIONS_MAX_LISTEN);
-	r = uv_tcp_open(&l->tcp, fd);
-	if (r == 0)
-		r = uv_listen((uv_stream_t *)&l->tcp, NET_BACKLOG, listener_cb);
-	if (r < 0) {
-		listener_drop(net, l);
+	if (r < 0)
 		log_warnx("cannot adopt listening socket %d: %s", fd,
-		    uv_strerror(r));
-		return r;
-	}
-	listener_fill_text(l);
-	return 0;
+		    strerror(-r));
+	return r;
 }
 
 size_t
@@ -802,18 +860,13 @@ net_new(uv_loop_t *loop, struct dispatch_ctx *dctx,
 	TAILQ_INIT(&net->timeq);
 	TAILQ_INIT(&net->held);
 	wbuf_init_growable(&net->out, DISPATCH_MAX_REPLY);
+	net->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	uv_timer_init(loop, &net->sweep);
 	net->sweep.data = net;
 	dctx->holder_gone = holder_gone;
 	dctx->arg = net;
 	*ret = net;
 	return 0;
-}
-
-static void
-listener_close_cb(uv_handle_t *h)
-{
-	free(h->data);
 }
 
 void
@@ -826,7 +879,7 @@ net_stop(struct net *net)
 		return;
 	net->stopping = true;
 	for (i = 0; i < net->nlisteners; i++)
-		uv_close((uv_handle_t *)&net->listeners[i]->tcp,
+		uv_close((uv_handle_t *)&net->listeners[i]->poll,
 		    listener_close_cb);
 	net->nlisteners = 0;
 	TAILQ_FOREACH_SAFE(c, &net->held, link, tmp)
@@ -842,6 +895,8 @@ net_free(struct net *net)
 	if (net == NULL)
 		return;
 	wbuf_fini(&net->out);
+	if (net->reserve_fd >= 0)
+		close(net->reserve_fd);
 	free(net);
 }
 

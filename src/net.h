@@ -24,6 +24,8 @@
 /* Descriptors kept back from the connection ceiling (listeners, logs...). */
 #define NET_FD_RESERVE 32
 #define NET_BACKLOG SOMAXCONN
+/* Connections accepted per listener wake-up before others get a turn. */
+#define NET_ACCEPT_BATCH 64
 /* Text form of a registry_addr: "[v6addr]:port". */
 #define NET_ADDR_TEXT 56
 
