@@ -57,22 +57,25 @@ ALL_CFLAGS = $(WARN) $(HARDEN) -D_GNU_SOURCE -Isrc $(UV_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
 # The pure core: no libuv, no libsystemd, no sockets (unit tests link it).
-CORE := util buf codec registry dispatch options log
-DAEMON := $(CORE) net client main
+CORE := util buf codec registry dispatch options ctlproto log
+DAEMON := $(CORE) net sockdiag ctl client main
+CLI := util buf codec ctlproto client epmdctl
 UNIT := check_main check_buf check_codec check_registry check_dispatch \
-	check_options unit_util
+	check_options check_ctlproto unit_util
 
 CORE_OBJS   := $(CORE:%=$(B)/%.o)
 DAEMON_OBJS := $(DAEMON:%=$(B)/%.o)
+CLI_OBJS    := $(CLI:%=$(B)/%.o)
 UNIT_OBJS   := $(UNIT:%=$(B)/tests/%.o)
 
 EPMDD := $(BIN)/epmdd
+EPMDCTL := $(BIN)/epmdctl
 UNIT_BIN := $(B)/unit-tests
 
 .PHONY: all deps run check check-unit check-integration check-valgrind \
 	lint install uninstall clean FORCE
 
-all: $(EPMDD)
+all: $(EPMDD) $(EPMDCTL)
 
 # Objects are rebuilt when the flags change (a stamp holds them); the
 # version reaches only the files that print it.
@@ -84,8 +87,8 @@ $(B)/.version: FORCE
 	@mkdir -p $(@D)
 	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
 
-$(B)/main.o: $(B)/.version
-$(B)/main.o: VERSION_DEF = -DEPMDD_VERSION='"$(VERSION)"'
+$(B)/main.o $(B)/epmdctl.o: $(B)/.version
+$(B)/main.o $(B)/epmdctl.o: VERSION_DEF = -DEPMDD_VERSION='"$(VERSION)"'
 
 $(B)/%.o: src/%.c $(B)/.flags
 	@mkdir -p $(@D)
@@ -98,6 +101,10 @@ $(B)/tests/%.o: tests/unit/%.c $(B)/.flags
 
 $(EPMDD): $(DAEMON_OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $(DAEMON_OBJS) $(ALL_LDFLAGS) $(UV_LIBS)
+
+# epmdctl links no libuv and no libsystemd.
+$(EPMDCTL): $(CLI_OBJS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(ALL_LDFLAGS)
 
 $(UNIT_BIN): $(UNIT_OBJS) $(CORE_OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJS) $(CORE_OBJS) $(ALL_LDFLAGS) \
@@ -132,8 +139,9 @@ check: deps
 check-unit: $(UNIT_BIN)
 	EPMDD_TEST_DATA=tests/data ./$(UNIT_BIN)
 
-check-integration: $(EPMDD)
-	EPMDD=$(abspath $(EPMDD)) tests/integration/run $(TESTS)
+check-integration: $(EPMDD) $(EPMDCTL)
+	EPMDD=$(abspath $(EPMDD)) EPMDCTL=$(abspath $(EPMDCTL)) \
+		tests/integration/run $(TESTS)
 
 check-valgrind: $(UNIT_BIN)
 	CK_FORK=no EPMDD_TEST_DATA=tests/data valgrind --leak-check=full \
@@ -144,7 +152,7 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr -Isrc src
 
-install: $(EPMDD)
+install: $(EPMDD) $(EPMDCTL)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 755 $(EPMDD) $(DESTDIR)$(SBINDIR)/epmdd
 	install -m 644 man/epmdd.8 $(DESTDIR)$(MANDIR)/man8/epmdd.8
@@ -153,6 +161,6 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/epmdd $(DESTDIR)$(MANDIR)/man8/epmdd.8
 
 clean:
-	rm -rf build src/epmdd
+	rm -rf build src/epmdd src/epmdctl
 
--include $(DAEMON_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)
+-include $(DAEMON_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)

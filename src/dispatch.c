@@ -118,6 +118,8 @@ do_alive2(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 		refuse(ctx, ret, DISPATCH_CLOSE, DISPATCH_MALFORMED, why);
 		return;
 	}
+	ret->name = a.name;
+	ret->nlen = a.nlen;
 	switch (codec_check_alive2(&a)) {
 	case CODEC_ALIVE2_OK:
 		break;
@@ -144,6 +146,12 @@ do_alive2(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 	    ctx->holder_gone(ctx->arg, held->owner)) {
 		ret->released = held->owner;
 		registry_unregister(ctx->reg, held, REGISTRY_CLOSED, now);
+		held = NULL;
+	}
+	if (held != NULL) {
+		alive2_error(ctx, ret, out, a.hv, DISPATCH_DUPLICATE,
+		    "node name already occupied");
+		return;
 	}
 
 	memset(&e, 0, sizeof(e));
@@ -160,6 +168,9 @@ do_alive2(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 	e.fd = peer->fd;
 	e.uid = peer->uid;
 	e.peer = peer->addr;
+	if (e.uid == REGISTRY_UID_UNKNOWN && ctx->peer_owner != NULL &&
+	    !ctx->peer_owner(ctx->arg, peer->owner, &e.uid, &e.inode))
+		e.uid = REGISTRY_UID_UNKNOWN;
 	r = registry_register(ctx->reg, &e, now, &n);
 	if (r == -EEXIST) {
 		alive2_error(ctx, ret, out, a.hv, DISPATCH_DUPLICATE,

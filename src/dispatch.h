@@ -69,11 +69,20 @@ struct dispatch_stats {
  */
 typedef bool dispatch_holder_gone_fn(void *arg, void *owner);
 
+/*
+ * Ask the network layer who owns the peer socket of a connection about
+ * to register (uid and socket inode); return false if it cannot say.
+ * May be NULL.
+ */
+typedef bool dispatch_peer_owner_fn(void *arg, void *owner, uint32_t *ret_uid,
+    uint64_t *ret_inode);
+
 /* Long-lived dispatch state; reg is borrowed. */
 struct dispatch_ctx {
 	struct registry *reg;
 	bool relaxed;
 	dispatch_holder_gone_fn *holder_gone;
+	dispatch_peer_owner_fn *peer_owner;
 	void *arg;
 	struct dispatch_stats stats;
 };
@@ -93,6 +102,9 @@ struct dispatch_result {
 	enum dispatch_refusal refusal;
 	uint8_t tag;	   /* request tag, 0 if none */
 	const char *why;   /* with a refusal: text for a debug log */
+	/* ALIVE2: the name asked for (points into the request). */
+	const uint8_t *name;
+	size_t nlen;
 	struct node *node; /* REPLY_KEEP: the registration now held */
 	/*
 	 * Another connection whose registration this request ended (STOP,

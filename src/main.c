@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +17,15 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <uv.h>
 
 #include "client.h"
+#include "ctl.h"
+#include "ctlproto.h"
 #include "dispatch.h"
 #include "log.h"
 #include "net.h"
@@ -42,6 +46,8 @@ struct daemon {
 	struct registry *reg;
 	struct dispatch_ctx dctx;
 	struct net *net;
+	struct ctl *ctl;
+	char control[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
 	uv_signal_t sighup;
@@ -72,9 +78,10 @@ static void
 registry_event_cb(void *arg, const struct node *n, enum registry_event ev,
     enum registry_reason reason)
 {
+	struct daemon *d = arg;
 	char name[LOG_NAME_SIZE], peer[NET_ADDR_TEXT];
 
-	(void)arg;
+	ctl_node_event(d->ctl, n, ev, reason);
 	util_escape(name, sizeof(name), n->data, n->nlen);
 	if (ev == REGISTRY_REGISTERED) {
 		net_addr_text(&n->peer, peer);
@@ -91,12 +98,22 @@ registry_event_cb(void *arg, const struct node *n, enum registry_event ev,
 }
 
 static void
+refused_cb(void *arg, const struct dispatch_result *res,
+    const struct registry_addr *peer)
+{
+	struct daemon *d = arg;
+
+	ctl_refused_event(d->ctl, res, peer);
+}
+
+static void
 daemon_stop(struct daemon *d, const char *why)
 {
 	if (d->stopping)
 		return;
 	d->stopping = true;
 	log_notice("stopping: %s", why);
+	ctl_stop(d->ctl);
 	net_stop(d->net);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -107,6 +124,12 @@ static void
 kill_cb(void *arg)
 {
 	daemon_stop(arg, "got KILL_REQ");
+}
+
+static void
+ctl_shutdown_cb(void *arg)
+{
+	daemon_stop(arg, "epmdctl shutdown");
 }
 
 static void
@@ -147,7 +170,10 @@ daemonize(void)
 		_exit(0);
 	if (chdir("/") < 0)
 		fatal("chdir /");
+	/* OTP sets 0; the files we make get explicit modes anyway. */
 	umask(022);
+	/* As OTP: no inherited descriptors, /dev/null on 0, 1 and 2. */
+	closefrom(3);
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		fatal("/dev/null");
@@ -212,6 +238,58 @@ hash_key(uint8_t key[REGISTRY_KEY_SIZE])
 	key[0] ^= (uint8_t)getpid();
 }
 
+/*
+ * Open the control socket: the path given, or the default one.  An
+ * explicit path must work; the default is best effort, except that a
+ * live daemon already answering there is always an error.
+ */
+static void
+start_control(struct daemon *d, int64_t started)
+{
+	const struct options *o = &d->opts;
+	struct ctl_config cc;
+	struct group *gr;
+	int r;
+
+	if (o->control != NULL && strcmp(o->control, "none") == 0)
+		return;
+	memset(&cc, 0, sizeof(cc));
+	if (o->control != NULL)
+		util_strlcpy(d->control, o->control, sizeof(d->control));
+	else if (ctlproto_default_path(o->port, (unsigned)geteuid(),
+		     getenv("XDG_RUNTIME_DIR"), d->control,
+		     sizeof(d->control)) < 0)
+		fatalx("the default control socket path is too long");
+	cc.path = d->control;
+	cc.fd = -1;
+	cc.group = -1;
+	if (o->control_group != NULL) {
+		gr = getgrnam(o->control_group);
+		if (gr == NULL)
+			fatalx("-control_group: no group \"%s\"",
+			    o->control_group);
+		cc.group = (int)gr->gr_gid;
+	}
+	cc.reg = d->reg;
+	cc.dctx = &d->dctx;
+	cc.net = d->net;
+	cc.info.version = EPMDD_VERSION;
+	cc.info.started_at = started;
+	cc.info.relaxed = o->relaxed;
+	cc.info.packet_timeout = o->packet_timeout;
+	cc.shutdown = ctl_shutdown_cb;
+	cc.arg = d;
+	r = ctl_start(&d->loop, &cc, &d->ctl);
+	if (r == 0)
+		return;
+	if (r == -EADDRINUSE || o->control != NULL)
+		exit(1);
+	/* ctl_start logged why; carry on without a control socket. */
+	log_warnx("running without a control socket");
+	ctl_free(d->ctl);
+	d->ctl = NULL;
+}
+
 static int
 run_daemon(struct daemon *d, const char *prog)
 {
@@ -235,14 +313,18 @@ run_daemon(struct daemon *d, const char *prog)
 		    ino == (unsigned long)st.st_ino)
 			dest = LOG_TO_JOURNAL;
 	}
-	log_init(prog, dest, o->debug);
 	if (o->systemd)
 		fatalx("-systemd: socket activation is not yet supported");
+	/* Detach before syslog is opened: daemonize closes descriptors. */
 	if (o->daemon)
 		daemonize();
+	log_init(prog, dest, o->debug);
 	signal(SIGPIPE, SIG_IGN);
 
 	memset(&ncfg, 0, sizeof(ncfg));
+	ncfg.on_kill = kill_cb;
+	ncfg.on_refused = refused_cb;
+	ncfg.arg = d;
 	ncfg.packet_timeout = o->packet_timeout;
 	ncfg.delay_accept = o->delay_accept;
 	ncfg.delay_write = o->delay_write;
@@ -259,7 +341,7 @@ run_daemon(struct daemon *d, const char *prog)
 	registry_set_observer(d->reg, registry_event_cb, d);
 	d->dctx.reg = d->reg;
 	d->dctx.relaxed = o->relaxed;
-	if (net_new(&d->loop, &d->dctx, &ncfg, kill_cb, d, &d->net) < 0)
+	if (net_new(&d->loop, &d->dctx, &ncfg, &d->net) < 0)
 		fatalx("out of memory");
 
 	r = net_listen(d->net, o);
@@ -278,6 +360,7 @@ run_daemon(struct daemon *d, const char *prog)
 	}
 	if (r < 0)
 		exit(1);
+	start_control(d, (int64_t)time(NULL));
 
 	uv_signal_init(&d->loop, &d->sigterm);
 	uv_signal_init(&d->loop, &d->sigint);
@@ -288,12 +371,14 @@ run_daemon(struct daemon *d, const char *prog)
 	uv_signal_start(&d->sighup, signal_cb, SIGHUP);
 
 	net_describe_listeners(d->net, where, sizeof(where));
-	log_notice("epmdd %s running on %s%s, at most %lu connections",
+	log_notice("epmdd %s running on %s%s, at most %lu connections, "
+		   "control socket %s",
 	    EPMDD_VERSION, where, o->relaxed ? ", relaxed command check" : "",
-	    ncfg.max_conns);
+	    ncfg.max_conns, d->ctl != NULL ? ctl_path(d->ctl) : "none");
 
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 
+	ctl_free(d->ctl);
 	net_free(d->net);
 	registry_free(d->reg);
 	r = uv_loop_close(&d->loop);

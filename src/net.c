@@ -24,6 +24,7 @@
 
 #include "codec.h"
 #include "log.h"
+#include "sockdiag.h"
 #include "util.h"
 
 struct conn {
@@ -65,8 +66,7 @@ struct net {
 	uv_loop_t *loop;
 	struct dispatch_ctx *dctx;
 	struct net_config cfg;
-	net_kill_fn *on_kill;
-	void *arg;
+	struct sockdiag *diag;
 	struct listener *listeners[OPTIONS_MAX_LISTEN];
 	size_t nlisteners;
 	struct conn_list timeq; /* not registered, in deadline order */
@@ -155,6 +155,22 @@ wall_seconds(void)
 	return (int64_t)time(NULL);
 }
 
+/* Count a refusal decided here and tell the watchers. */
+static void
+refused(struct net *net, const struct registry_addr *peer,
+    enum dispatch_refusal why)
+{
+	struct dispatch_result res;
+
+	net->dctx->stats.refused[why]++;
+	if (net->cfg.on_refused == NULL)
+		return;
+	memset(&res, 0, sizeof(res));
+	res.fate = DISPATCH_CLOSE;
+	res.refusal = why;
+	net->cfg.on_refused(net->cfg.arg, &res, peer);
+}
+
 /* ---------------------------------------------------------- timeouts */
 
 static void sweep_cb(uv_timer_t *t);
@@ -187,7 +203,7 @@ sweep_cb(uv_timer_t *t)
 		log_peer("closing connection from %s: no complete request "
 			 "within %u s (%u bytes received)",
 		    peer, net->cfg.packet_timeout, c->got);
-		net->dctx->stats.refused[DISPATCH_TIMEOUT]++;
+		refused(net, &c->peer, DISPATCH_TIMEOUT);
 		conn_close(c, REGISTRY_CLOSED);
 	}
 	sweep_arm(net);
@@ -254,7 +270,7 @@ conn_written(struct conn *c)
 		conn_close(c, REGISTRY_SHUTDOWN);
 		if (!net->killed) {
 			net->killed = true;
-			net->on_kill(net->arg);
+			net->cfg.on_kill(net->cfg.arg);
 		}
 		break;
 	default:
@@ -353,6 +369,15 @@ holder_gone(void *arg, void *owner)
 	return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
 }
 
+static bool
+peer_owner(void *arg, void *owner, uint32_t *ret_uid, uint64_t *ret_inode)
+{
+	struct net *net = arg;
+	struct conn *c = owner;
+
+	return sockdiag_peer_owner(net->diag, c->fd, ret_uid, ret_inode) == 0;
+}
+
 /* Handle one complete request (frame includes the length prefix). */
 static void
 conn_process(struct conn *c, const uint8_t *frame, size_t len)
@@ -372,10 +397,6 @@ conn_process(struct conn *c, const uint8_t *frame, size_t len)
 	net->out.len = 0;
 	dispatch_request(net->dctx, &peer, frame + 2, len - 2, wall_seconds(),
 	    &net->out, &res);
-	if (c->buf != NULL) {
-		free(c->buf);
-		c->buf = NULL;
-	}
 	if (res.released != NULL) {
 		struct conn *o = res.released;
 
@@ -394,6 +415,13 @@ conn_process(struct conn *c, const uint8_t *frame, size_t len)
 		log_peer("%s from %s: %s (%s)", dispatch_tag_name(res.tag),
 		    text, res.why != NULL ? res.why : "refused",
 		    res.fate == DISPATCH_CLOSE ? "closed" : "error reply");
+		if (net->cfg.on_refused != NULL)
+			net->cfg.on_refused(net->cfg.arg, &res, &c->peer);
+	}
+	/* The request (and res.name in it) is not needed past here. */
+	if (c->buf != NULL) {
+		free(c->buf);
+		c->buf = NULL;
 	}
 	if (res.fate == DISPATCH_CLOSE) {
 		conn_close(c, REGISTRY_CLOSED);
@@ -479,7 +507,7 @@ conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		net_addr_text(&c->peer, peer);
 		log_peer("invalid packet size (%u) from %s, closing",
 		    (unsigned)(net->scratch[0] << 8 | net->scratch[1]), peer);
-		net->dctx->stats.refused[DISPATCH_BAD_SIZE]++;
+		refused(net, &c->peer, DISPATCH_BAD_SIZE);
 		conn_close(c, REGISTRY_CLOSED);
 		return;
 	}
@@ -488,7 +516,7 @@ conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		log_peer("got %zu bytes in packet from %s, expected %zd, "
 			 "closing",
 		    total, peer, fs);
-		net->dctx->stats.refused[DISPATCH_PIPELINED]++;
+		refused(net, &c->peer, DISPATCH_PIPELINED);
 		conn_close(c, REGISTRY_CLOSED);
 		return;
 	}
@@ -631,10 +659,11 @@ listener_poll_cb(uv_poll_t *p, int status, int events)
 		log_warnx("listener %s: %s", l->text, uv_strerror(status));
 		return;
 	}
+	/* OTP sleeps once per wake-up of its select() loop. */
+	if (net->cfg.delay_accept > 0)
+		sleep(net->cfg.delay_accept);
 	/* A bounded batch per wake-up keeps the loop fair to readers. */
 	for (i = 0; i < NET_ACCEPT_BATCH && !net->stopping; i++) {
-		if (net->cfg.delay_accept > 0)
-			sleep(net->cfg.delay_accept);
 		len = sizeof(ss);
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -648,8 +677,11 @@ listener_poll_cb(uv_poll_t *p, int status, int events)
 			return;
 		}
 		if (net->stats.conns >= net->cfg.max_conns) {
+			struct registry_addr peer;
+
 			close(fd);
-			net->dctx->stats.refused[DISPATCH_CONN_LIMIT]++;
+			addr_from_sockaddr(&ss, &peer);
+			refused(net, &peer, DISPATCH_CONN_LIMIT);
 			log_peer("connection limit (%lu) reached, closed a new "
 				 "connection on %s",
 			    net->cfg.max_conns, l->text);
@@ -844,18 +876,20 @@ net_describe_listeners(const struct net *net, char *buf, size_t size)
 
 int
 net_new(uv_loop_t *loop, struct dispatch_ctx *dctx,
-    const struct net_config *cfg, net_kill_fn *on_kill, void *arg,
-    struct net **ret)
+    const struct net_config *cfg, struct net **ret)
 {
 	struct net *net = calloc(1, sizeof(*net));
 
 	if (net == NULL)
 		return -ENOMEM;
+	net->diag = sockdiag_new();
+	if (net->diag == NULL) {
+		free(net);
+		return -ENOMEM;
+	}
 	net->loop = loop;
 	net->dctx = dctx;
 	net->cfg = *cfg;
-	net->on_kill = on_kill;
-	net->arg = arg;
 	net->stats.conns_limit = cfg->max_conns;
 	TAILQ_INIT(&net->timeq);
 	TAILQ_INIT(&net->held);
@@ -864,6 +898,7 @@ net_new(uv_loop_t *loop, struct dispatch_ctx *dctx,
 	uv_timer_init(loop, &net->sweep);
 	net->sweep.data = net;
 	dctx->holder_gone = holder_gone;
+	dctx->peer_owner = peer_owner;
 	dctx->arg = net;
 	*ret = net;
 	return 0;
@@ -897,6 +932,7 @@ net_free(struct net *net)
 	wbuf_fini(&net->out);
 	if (net->reserve_fd >= 0)
 		close(net->reserve_fd);
+	sockdiag_free(net->diag);
 	free(net);
 }
 

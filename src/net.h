@@ -29,11 +29,20 @@
 /* Text form of a registry_addr: "[v6addr]:port". */
 #define NET_ADDR_TEXT 56
 
+/* Called once when an accepted KILL_REQ asks the daemon to stop. */
+typedef void net_kill_fn(void *arg);
+/* Called after each refused request (for watchers). */
+typedef void net_refused_fn(void *arg, const struct dispatch_result *res,
+    const struct registry_addr *peer);
+
 struct net_config {
 	unsigned packet_timeout; /* seconds a request may take */
 	unsigned delay_accept;	 /* seconds slept before each accept */
 	unsigned delay_write;	 /* seconds slept before each reply write */
 	unsigned long max_conns; /* connection ceiling, >= 1 */
+	net_kill_fn *on_kill;
+	net_refused_fn *on_refused; /* may be NULL */
+	void *arg;		 /* for the callbacks */
 };
 
 struct net_stats {
@@ -44,18 +53,15 @@ struct net_stats {
 	uint64_t accept_errors;
 };
 
-/* Called once when an accepted KILL_REQ asks the daemon to stop. */
-typedef void net_kill_fn(void *arg);
-
 struct net;
 
 /*
- * Create the network layer (no sockets yet).  Returns 0 and *ret, or
+ * Create the network layer (no sockets yet); it installs its
+ * holder_gone and peer_owner hooks in dctx.  Returns 0 and *ret, or
  * -ENOMEM.
  */
 int net_new(uv_loop_t *loop, struct dispatch_ctx *dctx,
-    const struct net_config *cfg, net_kill_fn *on_kill, void *arg,
-    struct net **ret);
+    const struct net_config *cfg, struct net **ret);
 
 /*
  * Bind and listen on every address of o (options' rules: loopback

@@ -226,6 +226,16 @@ options_parse(int argc, char *const argv[], const struct options_env *env,
 				    OPTIONS_MAX_CONNECTIONS);
 			o.max_connections = (unsigned long)v;
 			i++;
+		} else if (strcmp(a, "-control") == 0 ||
+		    strcmp(a, "-control_group") == 0) {
+			if (next == NULL || next[0] == '\0')
+				return fail(OPTIONS_USAGE, err, errlen,
+				    "%s needs a value", a);
+			if (a[8] == '\0')
+				o.control = next;
+			else
+				o.control_group = next;
+			i++;
 		} else if (strcmp(a, "-names") == 0 ||
 		    strcmp(a, "-dump") == 0 || strcmp(a, "-started") == 0 ||
 		    strcmp(a, "-kill") == 0) {
@@ -274,7 +284,8 @@ options_usage(FILE *f, const char *prog)
 	    "usage: %s [-d|-debug ...] [-address LIST] [-port NO] [-daemon]\n"
 	    "       [-relaxed_command_check] [-packet_timeout SECONDS]\n"
 	    "       [-delay_accept SECONDS] [-delay_write SECONDS]\n"
-	    "       [-max_connections N] [-systemd]\n"
+	    "       [-max_connections N] [-control PATH|none]\n"
+	    "       [-control_group GROUP] [-systemd]\n"
 	    "       %s [-port NO] -names | -dump | -started | -kill |"
 	    " -stop NAME\n"
 	    "       %s --help | --version\n"
@@ -302,6 +313,9 @@ options_usage(FILE *f, const char *prog)
 	    "  -max_connections N   at most N simultaneous connections"
 	    " (default: the\n"
 	    "                       descriptor limit less a reserve)\n"
+	    "  -control PATH        control socket for epmdctl (default:\n"
+	    "                       /run/epmdd/control as root; 'none': off)\n"
+	    "  -control_group GROUP group that may use the control socket\n"
 	    "  -systemd             take the listening sockets from systemd\n"
 	    "\n"
 	    "Client commands (talk to the daemon on the local port):\n"

@@ -50,6 +50,8 @@ struct options {
 	unsigned delay_accept;	/* seconds, 0 = none */
 	unsigned delay_write;	/* seconds, 0 = none */
 	unsigned long max_connections; /* 0: derive from RLIMIT_NOFILE */
+	const char *control;	/* -control PATH, "none", or NULL: default */
+	const char *control_group; /* -control_group GROUP, or NULL */
 	/*
 	 * With -address or ERL_EPMD_ADDRESS: 127.0.0.1 and ::1 first, then
 	 * the listed addresses; without, 0.0.0.0 and :: (v6 only).

@@ -269,6 +269,7 @@ registry_register(struct registry *reg, const struct registry_entry *e,
 	n->registered_at = now;
 	n->cr = cr;
 	n->uid = e->uid;
+	n->inode = e->inode;
 	n->fd = e->fd;
 	n->peer = e->peer;
 	n->port = e->port;

@@ -67,6 +67,7 @@ struct node {
 	uint32_t cr;		/* creation counter (OTP's cr) */
 	uint32_t uid;		/* owner uid or REGISTRY_UID_UNKNOWN */
 	int fd;			/* holder's descriptor, shown by DUMP */
+	uint64_t inode;		/* the registering peer's socket inode, or 0 */
 	struct registry_addr peer;
 	uint16_t port;
 	uint8_t type;
@@ -93,6 +94,7 @@ struct registry_entry {
 	void *owner;
 	int fd;
 	uint32_t uid;
+	uint64_t inode;
 	struct registry_addr peer;
 };
 

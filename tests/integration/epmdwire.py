@@ -5,7 +5,7 @@ Library: packet builders (alive2, port2, names, ...) and a Conn class
 that sends bytes and reports what came back and how the connection
 ended.  Command line, for shell tests:
 
-  epmdwire.py hold PORT NAME NODEPORT [--hv N] [--seconds S]
+  epmdwire.py hold PORT NAME NODEPORT [--hv N] [--type T] [--seconds S]
       register NAME and keep the registration open for S seconds
       (default: until stdin closes); prints the reply as hex
   epmdwire.py send PORT HEX [--half-close] [--timeout S]
@@ -138,6 +138,7 @@ def main():
     h.add_argument("name")
     h.add_argument("nodeport", type=int)
     h.add_argument("--hv", type=int, default=6)
+    h.add_argument("--type", type=int, default=77)
     h.add_argument("--seconds", type=float, default=None)
     s = sub.add_parser("send")
     s.add_argument("port", type=int)
@@ -150,7 +151,7 @@ def main():
     a = ap.parse_args()
     if a.cmd == "hold":
         c = Conn(a.port)
-        c.send(alive2(a.name, port=a.nodeport, hv=a.hv, lv=min(a.hv, 5)))
+        c.send(alive2(a.name, port=a.nodeport, ntype=a.type, hv=a.hv, lv=min(a.hv, 5)))
         data, how = c.read(6 if a.hv >= 6 else 4)
         print(data.hex(), how, flush=True)
         if a.seconds is not None:

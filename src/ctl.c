@@ -1,0 +1,853 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * ctl: control socket server.  Start-up follows OpenNTPD's
+ * control_check/control_init: a live daemon on the path is an error, a
+ * dead one's socket is replaced.  Each client has a bounded input
+ * buffer, a deadline for its request (watchers excepted) and a cap on
+ * unsent output; past either it is dropped, and nothing it does blocks
+ * the loop that serves port 4369.
+ */
+#include "ctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctlproto.h"
+#include "log.h"
+#include "util.h"
+
+struct ctl_client {
+	uv_pipe_t pipe;
+	struct ctl *ctl;
+	TAILQ_ENTRY(ctl_client) link;
+	uint32_t uid;
+	int32_t pid;
+	bool privileged;
+	bool watching;
+	bool closing;
+	bool close_when_sent;
+	bool shutdown_when_sent;
+	uint64_t deadline; /* ms, monotonic; 0 while watching */
+	size_t queued;	   /* bytes handed to uv_write, not yet written */
+	size_t inlen;
+	uint8_t in[CTL_MAX_REQUEST];
+};
+
+TAILQ_HEAD(ctl_client_list, ctl_client);
+
+struct ctl_write {
+	uv_write_t req;
+	struct ctl_client *client;
+	size_t len;
+	uint8_t data[];
+};
+
+struct ctl {
+	uv_loop_t *loop;
+	struct ctl_config cfg;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	bool unlink_on_stop;
+	bool stopping;
+	uv_pipe_t server;
+	uv_timer_t sweep;
+	struct ctl_client_list clients;
+	size_t nclients;
+	struct wbuf out;
+};
+
+static const char *const reason_names[REGISTRY_REASON_COUNT] = {
+	[REGISTRY_CLOSED] = "closed",
+	[REGISTRY_STRAY] = "stray_data",
+	[REGISTRY_STOPPED] = "stopped",
+	[REGISTRY_SHUTDOWN] = "shutdown",
+	[REGISTRY_ERROR] = "write_error",
+};
+
+const char *
+ctl_reason_name(enum registry_reason r)
+{
+	return (unsigned)r < REGISTRY_REASON_COUNT ? reason_names[r]
+						   : "unknown";
+}
+
+static uint64_t
+mono_ms(void)
+{
+	return uv_hrtime() / 1000000;
+}
+
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---------------------------------------------------------- clients */
+
+static void
+client_close_cb(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void
+client_close(struct ctl_client *c)
+{
+	struct ctl *ctl = c->ctl;
+
+	if (c->closing)
+		return;
+	c->closing = true;
+	TAILQ_REMOVE(&ctl->clients, c, link);
+	ctl->nclients--;
+	uv_close((uv_handle_t *)&c->pipe, client_close_cb);
+	if (ctl->nclients == 0 && !ctl->stopping)
+		uv_timer_stop(&ctl->sweep);
+}
+
+static void
+client_write_cb(uv_write_t *req, int status)
+{
+	struct ctl_write *w = container_of(req, struct ctl_write, req);
+	struct ctl_client *c = w->client;
+	struct ctl *ctl = c->ctl;
+
+	c->queued -= w->len;
+	free(w);
+	if (c->closing)
+		return;
+	if (status < 0) {
+		log_debug("control client (pid %d): write failed: %s", c->pid,
+		    uv_strerror(status));
+		client_close(c);
+		return;
+	}
+	if (c->queued > 0)
+		return;
+	if (c->shutdown_when_sent && !ctl->stopping) {
+		c->shutdown_when_sent = false;
+		ctl->cfg.shutdown(ctl->cfg.arg);
+		return;
+	}
+	if (c->close_when_sent)
+		client_close(c);
+}
+
+/* Queue len bytes of ctl->out for the client; false if it was dropped. */
+static bool
+client_send(struct ctl_client *c, const uint8_t *p, size_t len)
+{
+	struct ctl_write *w;
+	uv_buf_t b;
+
+	if (c->closing || len == 0)
+		return !c->closing;
+	if (c->queued + len > CTL_MAX_QUEUED ||
+	    (c->watching && c->queued + len > CTL_WATCH_BACKLOG)) {
+		log_debug("control client (pid %d) does not read its replies "
+			  "(%zu bytes unsent), closing",
+		    c->pid, c->queued);
+		client_close(c);
+		return false;
+	}
+	w = malloc(sizeof(*w) + len);
+	if (w == NULL) {
+		log_warnx("out of memory for a control reply, closing client");
+		client_close(c);
+		return false;
+	}
+	w->client = c;
+	w->len = len;
+	memcpy(w->data, p, len);
+	b = uv_buf_init((char *)w->data, (unsigned)len);
+	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1,
+		client_write_cb) < 0) {
+		free(w);
+		client_close(c);
+		return false;
+	}
+	c->queued += len;
+	return true;
+}
+
+/* Send ctl->out and reset it. */
+static void
+client_flush(struct ctl_client *c)
+{
+	struct ctl *ctl = c->ctl;
+
+	client_send(c, ctl->out.p, ctl->out.len);
+	ctl->out.len = 0;
+}
+
+static void
+client_error(struct ctl_client *c, enum ctl_error code, const char *msg,
+    bool then_close)
+{
+	struct ctl *ctl = c->ctl;
+
+	ctl->out.len = 0;
+	if (ctlproto_put_error(&ctl->out, code, msg) == 0)
+		client_flush(c);
+	if (then_close) {
+		c->close_when_sent = true;
+		uv_read_stop((uv_stream_t *)&c->pipe);
+		if (c->queued == 0)
+			client_close(c);
+	}
+}
+
+/* ---------------------------------------------------------- replies */
+
+static int
+put_node(struct wbuf *w, const struct node *n)
+{
+	char peer[NET_ADDR_TEXT];
+	size_t start;
+	int r;
+
+	net_addr_text(&n->peer, peer);
+	if ((r = ctlproto_begin(w, CTL_NODE, &start)) < 0)
+		return r;
+	r = 0;
+	r |= ctlproto_put_bytes(w, "name", n->data, n->nlen);
+	r |= ctlproto_put_u64(w, "port", n->port);
+	r |= ctlproto_put_u64(w, "type", n->type);
+	r |= ctlproto_put_u64(w, "protocol", n->proto);
+	r |= ctlproto_put_u64(w, "highest_version", n->hv);
+	r |= ctlproto_put_u64(w, "lowest_version", n->lv);
+	r |= ctlproto_put_u64(w, "creation", registry_creation(n));
+	r |= ctlproto_put_bytes(w, "extra", n->data + n->nlen, n->elen);
+	r |= ctlproto_put_u64(w, "registered_at", (uint64_t)n->registered_at);
+	r |= ctlproto_put_str(w, "peer", peer);
+	r |= ctlproto_put_u64(w, "uid", n->uid);
+	r |= ctlproto_put_u64(w, "inode", n->inode);
+	r |= ctlproto_put_u64(w, "fd", (uint64_t)n->fd);
+	if (r != 0 || (r = ctlproto_end(w, start)) < 0) {
+		w->len = start;
+		return r < 0 ? r : -ENOBUFS;
+	}
+	return 0;
+}
+
+static void
+do_names(struct ctl_client *c, const struct ctl_msg *m)
+{
+	struct ctl *ctl = c->ctl;
+	struct node *n;
+	uint64_t count = 0;
+	size_t start;
+
+	(void)m;
+	ctl->out.len = 0;
+	for (n = registry_first_active(ctl->cfg.reg); n != NULL;
+	     n = registry_next(n)) {
+		if (put_node(&ctl->out, n) < 0) {
+			client_error(c, CTL_ERR_INTERNAL,
+			    "out of memory for the list", false);
+			return;
+		}
+		count++;
+		/* Hand over in pieces so one buffer never holds it all. */
+		if (ctl->out.len >= 65536) {
+			client_flush(c);
+			if (c->closing)
+				return;
+		}
+	}
+	if (ctlproto_begin(&ctl->out, CTL_END, &start) == 0 &&
+	    ctlproto_put_u64(&ctl->out, "count", count) == 0 &&
+	    ctlproto_end(&ctl->out, start) == 0)
+		client_flush(c);
+	else
+		client_error(c, CTL_ERR_INTERNAL, "out of memory", false);
+}
+
+static void
+do_status(struct ctl_client *c, const struct ctl_msg *m)
+{
+	struct ctl *ctl = c->ctl;
+	const struct ctl_info *in = &ctl->cfg.info;
+	struct registry_stats rs;
+	struct net_stats ns;
+	const struct dispatch_stats *ds = &ctl->cfg.dctx->stats;
+	char listen[OPTIONS_MAX_LISTEN * NET_ADDR_TEXT], key[CTL_MAX_KEY + 1];
+	struct wbuf *w = &ctl->out;
+	size_t start;
+	int r = 0, i;
+
+	(void)m;
+	registry_get_stats(ctl->cfg.reg, &rs);
+	net_get_stats(ctl->cfg.net, &ns);
+	net_describe_listeners(ctl->cfg.net, listen, sizeof(listen));
+	w->len = 0;
+	if (ctlproto_begin(w, CTL_STATUS_REPLY, &start) < 0)
+		goto fail;
+	r |= ctlproto_put_str(w, "version", in->version);
+	r |= ctlproto_put_u64(w, "pid", (uint64_t)getpid());
+	r |= ctlproto_put_u64(w, "started_at", (uint64_t)in->started_at);
+	r |= ctlproto_put_u64(w, "uptime",
+	    (uint64_t)(time(NULL) - in->started_at));
+	r |= ctlproto_put_str(w, "listen", listen);
+	r |= ctlproto_put_str(w, "control", ctl->path);
+	r |= ctlproto_put_u64(w, "relaxed", in->relaxed);
+	r |= ctlproto_put_u64(w, "packet_timeout", in->packet_timeout);
+	r |= ctlproto_put_u64(w, "nodes", rs.active);
+	r |= ctlproto_put_u64(w, "old_names", rs.old);
+	r |= ctlproto_put_u64(w, "registrations", rs.registrations);
+	for (i = 0; i < REGISTRY_REASON_COUNT; i++) {
+		snprintf(key, sizeof(key), "unregistered_%s",
+		    ctl_reason_name((enum registry_reason)i));
+		r |= ctlproto_put_u64(w, key, rs.unregistrations[i]);
+	}
+	r |= ctlproto_put_u64(w, "lookups_hit", ds->lookups_hit);
+	r |= ctlproto_put_u64(w, "lookups_miss", ds->lookups_miss);
+	r |= ctlproto_put_u64(w, "names_requests", ds->names);
+	r |= ctlproto_put_u64(w, "dump_requests", ds->dumps);
+	r |= ctlproto_put_u64(w, "kill_requests", ds->kills);
+	r |= ctlproto_put_u64(w, "stop_requests", ds->stops);
+	for (i = 1; i < DISPATCH_REFUSAL_COUNT; i++) {
+		snprintf(key, sizeof(key), "refused_%s",
+		    dispatch_refusal_name((enum dispatch_refusal)i));
+		r |= ctlproto_put_u64(w, key, ds->refused[i]);
+	}
+	r |= ctlproto_put_u64(w, "connections", ns.conns);
+	r |= ctlproto_put_u64(w, "connections_peak", ns.conns_peak);
+	r |= ctlproto_put_u64(w, "connections_limit", ns.conns_limit);
+	r |= ctlproto_put_u64(w, "accepted", ns.accepted);
+	r |= ctlproto_put_u64(w, "accept_errors", ns.accept_errors);
+	r |= ctlproto_put_u64(w, "control_clients", ctl->nclients);
+	r |= ctlproto_put_u64(w, "hash_buckets",
+	    registry_bucket_count(ctl->cfg.reg));
+	r |= ctlproto_put_u64(w, "hash_longest_chain",
+	    registry_longest_chain(ctl->cfg.reg));
+	if (r != 0 || ctlproto_end(w, start) < 0)
+		goto fail;
+	client_flush(c);
+	return;
+fail:
+	client_error(c, CTL_ERR_INTERNAL, "cannot build the status", false);
+}
+
+static void
+do_stop(struct ctl_client *c, const struct ctl_msg *m)
+{
+	struct ctl *ctl = c->ctl;
+	const struct ctl_field *f = ctlproto_find(m, "name");
+	char name[512];
+	struct node *n;
+	void *owner;
+
+	n = registry_lookup(ctl->cfg.reg, f->p, f->len);
+	if (n == NULL) {
+		client_error(c, CTL_ERR_NOT_FOUND, "no such node", false);
+		return;
+	}
+	util_escape(name, sizeof(name), f->p, f->len);
+	log_notice("stopping node '%s' at the request of uid %u (pid %d)",
+	    name, c->uid, c->pid);
+	owner = n->owner;
+	registry_unregister(ctl->cfg.reg, n, REGISTRY_STOPPED,
+	    (int64_t)time(NULL));
+	net_release(ctl->cfg.net, owner);
+	ctl->out.len = 0;
+	if (ctlproto_put_empty(&ctl->out, CTL_OK) == 0)
+		client_flush(c);
+}
+
+static void
+do_shutdown(struct ctl_client *c, const struct ctl_msg *m)
+{
+	struct ctl *ctl = c->ctl;
+
+	(void)m;
+	log_notice("shutdown requested by uid %u (pid %d)", c->uid, c->pid);
+	ctl->out.len = 0;
+	if (ctlproto_put_empty(&ctl->out, CTL_OK) < 0)
+		return;
+	/* The daemon stops once the client has its answer. */
+	c->shutdown_when_sent = true;
+	client_flush(c);
+}
+
+static void
+do_watch(struct ctl_client *c, const struct ctl_msg *m)
+{
+	struct ctl *ctl = c->ctl;
+
+	(void)m;
+	c->watching = true;
+	c->deadline = 0;
+	ctl->out.len = 0;
+	if (ctlproto_put_empty(&ctl->out, CTL_OK) == 0)
+		client_flush(c);
+}
+
+static void
+do_upgrade(struct ctl_client *c, const struct ctl_msg *m)
+{
+	struct ctl *ctl = c->ctl;
+	char path[CTL_MAX_VALUE + 1];
+	int r;
+
+	if (ctl->cfg.upgrade == NULL) {
+		client_error(c, CTL_ERR_UNSUPPORTED,
+		    "this daemon cannot upgrade in place", false);
+		return;
+	}
+	ctlproto_str(m, "path", path, sizeof(path));
+	log_notice("upgrade requested by uid %u (pid %d)%s%s", c->uid,
+	    c->pid, path[0] ? ": " : "", path);
+	ctl->out.len = 0;
+	if (ctlproto_put_empty(&ctl->out, CTL_OK) == 0)
+		client_flush(c);
+	r = ctl->cfg.upgrade(ctl->cfg.arg, path[0] ? path : NULL);
+	if (r < 0)
+		client_error(c, CTL_ERR_INTERNAL, strerror(-r), false);
+}
+
+static const struct {
+	uint8_t type;
+	bool privileged;
+	void (*fn)(struct ctl_client *, const struct ctl_msg *);
+} handlers[] = {
+	{ CTL_NAMES, false, do_names },
+	{ CTL_STATUS, false, do_status },
+	{ CTL_STOP, true, do_stop },
+	{ CTL_SHUTDOWN, true, do_shutdown },
+	{ CTL_WATCH, false, do_watch },
+	{ CTL_UPGRADE, true, do_upgrade },
+};
+
+static void
+client_handle(struct ctl_client *c, const struct ctl_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(handlers); i++) {
+		if (handlers[i].type != m->type)
+			continue;
+		if (handlers[i].privileged && !c->privileged) {
+			log_debug("control client uid %u (pid %d): %s refused, "
+				  "not privileged",
+			    c->uid, c->pid, ctlproto_type_name(m->type));
+			client_error(c, CTL_ERR_PERMISSION,
+			    "permission denied: needs root or the daemon's "
+			    "user",
+			    false);
+			return;
+		}
+		handlers[i].fn(c, m);
+		return;
+	}
+	client_error(c, CTL_ERR_BAD_REQUEST, "not a request", true);
+}
+
+static void
+client_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct ctl_client *c = h->data;
+
+	(void)suggested;
+	*buf = uv_buf_init((char *)c->in + c->inlen,
+	    (unsigned)(sizeof(c->in) - c->inlen));
+}
+
+static void
+client_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct ctl_client *c = s->data;
+	struct ctl_msg m;
+	size_t off = 0;
+	ssize_t n;
+
+	(void)buf;
+	if (nread == 0 || c->closing)
+		return;
+	if (nread < 0) {
+		client_close(c);
+		return;
+	}
+	c->inlen += (size_t)nread;
+	while (!c->closing && !c->close_when_sent) {
+		n = ctlproto_decode(c->in + off, c->inlen - off, &m);
+		if (n == 0) {
+			if (c->inlen - off >= CTL_HEADER_SIZE &&
+			    CTL_HEADER_SIZE + (size_t)m.length >
+				sizeof(c->in)) {
+				client_error(c, CTL_ERR_BAD_REQUEST,
+				    "request too large", true);
+				return;
+			}
+			break;
+		}
+		if (n < 0) {
+			char msg[96];
+
+			if (n == -EPROTO)
+				snprintf(msg, sizeof(msg),
+				    "protocol version %u not supported (this "
+				    "daemon speaks %u)",
+				    m.version, CTL_PROTOCOL_VERSION);
+			else
+				snprintf(msg, sizeof(msg), "bad request: %s",
+				    strerror((int)-n));
+			log_debug("control client uid %u (pid %d): %s, "
+				  "closing",
+			    c->uid, c->pid, msg);
+			client_error(c,
+			    n == -EPROTO ? CTL_ERR_VERSION : CTL_ERR_BAD_REQUEST,
+			    msg, true);
+			return;
+		}
+		off += (size_t)n;
+		if (!c->watching)
+			c->deadline = mono_ms() + CTL_IDLE_TIMEOUT * 1000;
+		client_handle(c, &m);
+	}
+	if (!c->closing && off > 0) {
+		memmove(c->in, c->in + off, c->inlen - off);
+		c->inlen -= off;
+	}
+}
+
+static void
+sweep_cb(uv_timer_t *t)
+{
+	struct ctl *ctl = t->data;
+	struct ctl_client *c, *tmp;
+	uint64_t now = mono_ms();
+
+	TAILQ_FOREACH_SAFE(c, &ctl->clients, link, tmp)
+		if (c->deadline != 0 && c->deadline <= now) {
+			log_debug("control client uid %u (pid %d) idle for %d "
+				  "s, closing",
+			    c->uid, c->pid, CTL_IDLE_TIMEOUT);
+			client_close(c);
+		}
+}
+
+static void
+server_cb(uv_stream_t *server, int status)
+{
+	struct ctl *ctl = server->data;
+	struct ctl_client *c;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	uv_os_fd_t fd;
+
+	if (status < 0) {
+		log_warnx("control socket: accept failed: %s",
+		    uv_strerror(status));
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		uv_pipe_t *p = malloc(sizeof(*p));
+
+		log_warnx("out of memory for a control client");
+		if (p != NULL) {
+			uv_pipe_init(ctl->loop, p, 0);
+			p->data = p;
+			if (uv_accept(server, (uv_stream_t *)p) == 0)
+				log_debug("control client refused");
+			uv_close((uv_handle_t *)p, client_close_cb);
+		}
+		return;
+	}
+	c->ctl = ctl;
+	c->pipe.data = c;
+	uv_pipe_init(ctl->loop, &c->pipe, 0);
+	if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0) {
+		uv_close((uv_handle_t *)&c->pipe, client_close_cb);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&ctl->clients, c, link);
+	ctl->nclients++;
+	c->uid = UINT32_MAX;
+	c->pid = -1;
+	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) == 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		c->uid = cred.uid;
+		c->pid = cred.pid;
+		c->privileged = cred.uid == 0 || cred.uid == geteuid();
+	}
+	if (ctl->nclients > CTL_MAX_CLIENTS) {
+		log_debug("control client uid %u (pid %d): more than %d "
+			  "clients, closing",
+		    c->uid, c->pid, CTL_MAX_CLIENTS);
+		client_error(c, CTL_ERR_BUSY, "too many control clients", true);
+		return;
+	}
+	c->deadline = mono_ms() + CTL_IDLE_TIMEOUT * 1000;
+	if (!uv_is_active((uv_handle_t *)&ctl->sweep))
+		uv_timer_start(&ctl->sweep, sweep_cb, 1000, 1000);
+	uv_read_start((uv_stream_t *)&c->pipe, client_alloc_cb,
+	    client_read_cb);
+}
+
+/* ---------------------------------------------------------- events */
+
+static void
+broadcast(struct ctl *ctl)
+{
+	struct ctl_client *c, *tmp;
+
+	TAILQ_FOREACH_SAFE(c, &ctl->clients, link, tmp)
+		if (c->watching && !c->closing)
+			client_send(c, ctl->out.p, ctl->out.len);
+	ctl->out.len = 0;
+}
+
+static bool
+has_watchers(const struct ctl *ctl)
+{
+	const struct ctl_client *c;
+
+	TAILQ_FOREACH(c, &ctl->clients, link)
+		if (c->watching)
+			return true;
+	return false;
+}
+
+void
+ctl_node_event(struct ctl *ctl, const struct node *n, enum registry_event ev,
+    enum registry_reason reason)
+{
+	char peer[NET_ADDR_TEXT];
+	struct wbuf *w;
+	size_t start;
+	int r = 0;
+
+	if (ctl == NULL || ctl->stopping || !has_watchers(ctl))
+		return;
+	w = &ctl->out;
+	w->len = 0;
+	if (ctlproto_begin(w, CTL_EVENT, &start) < 0)
+		return;
+	r |= ctlproto_put_str(w, "event",
+	    ev == REGISTRY_REGISTERED ? "registered" : "unregistered");
+	r |= ctlproto_put_u64(w, "time_ms", wall_ms());
+	r |= ctlproto_put_bytes(w, "name", n->data, n->nlen);
+	r |= ctlproto_put_u64(w, "port", n->port);
+	r |= ctlproto_put_u64(w, "creation", registry_creation(n));
+	if (ev == REGISTRY_REGISTERED) {
+		net_addr_text(&n->peer, peer);
+		r |= ctlproto_put_u64(w, "type", n->type);
+		r |= ctlproto_put_str(w, "peer", peer);
+		r |= ctlproto_put_u64(w, "uid", n->uid);
+	} else
+		r |= ctlproto_put_str(w, "reason", ctl_reason_name(reason));
+	if (r == 0 && ctlproto_end(w, start) == 0)
+		broadcast(ctl);
+	w->len = 0;
+}
+
+void
+ctl_refused_event(struct ctl *ctl, const struct dispatch_result *res,
+    const struct registry_addr *addr)
+{
+	char peer[NET_ADDR_TEXT];
+	struct wbuf *w;
+	size_t start;
+	int r = 0;
+
+	if (ctl == NULL || ctl->stopping || !has_watchers(ctl))
+		return;
+	w = &ctl->out;
+	w->len = 0;
+	net_addr_text(addr, peer);
+	if (ctlproto_begin(w, CTL_EVENT, &start) < 0)
+		return;
+	r |= ctlproto_put_str(w, "event", "refused");
+	r |= ctlproto_put_u64(w, "time_ms", wall_ms());
+	r |= ctlproto_put_str(w, "request", dispatch_tag_name(res->tag));
+	r |= ctlproto_put_str(w, "reason", dispatch_refusal_name(res->refusal));
+	r |= ctlproto_put_str(w, "peer", peer);
+	if (res->name != NULL && res->nlen <= CTL_MAX_VALUE)
+		r |= ctlproto_put_bytes(w, "name", res->name, res->nlen);
+	if (r == 0 && ctlproto_end(w, start) == 0)
+		broadcast(ctl);
+	w->len = 0;
+}
+
+/* ---------------------------------------------------------- lifecycle */
+
+/* mkdir -p for the socket's directory (the last component only). */
+static int
+make_parent(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+	struct stat st;
+
+	util_strlcpy(dir, path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	/* A shared /tmp: the directory must be ours and not writable by others. */
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return -EPERM;
+	if ((st.st_mode & 0022) != 0 && st.st_uid != 0)
+		return -EPERM;
+	return 0;
+}
+
+/* Is a daemon answering on path?  1 yes, 0 no (stale or absent). */
+static int
+live_daemon(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, r;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	util_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return r == 0;
+}
+
+int
+ctl_start(uv_loop_t *loop, const struct ctl_config *cfg, struct ctl **ret)
+{
+	struct ctl *ctl;
+	struct stat st;
+	mode_t old;
+	int r;
+
+	ctl = calloc(1, sizeof(*ctl));
+	if (ctl == NULL)
+		return log_errno(LOG_ERR, -ENOMEM, "control socket");
+	ctl->loop = loop;
+	ctl->cfg = *cfg;
+	TAILQ_INIT(&ctl->clients);
+	wbuf_init_growable(&ctl->out, CTL_MAX_QUEUED);
+	if (cfg->path != NULL &&
+	    util_strlcpy(ctl->path, cfg->path, sizeof(ctl->path)) >=
+		sizeof(ctl->path)) {
+		free(ctl);
+		return log_errno(LOG_ERR, -ENAMETOOLONG, "control socket %s",
+		    cfg->path);
+	}
+	uv_pipe_init(loop, &ctl->server, 0);
+	ctl->server.data = ctl;
+	uv_timer_init(loop, &ctl->sweep);
+	ctl->sweep.data = ctl;
+
+	if (cfg->fd >= 0) {
+		r = uv_pipe_open(&ctl->server, cfg->fd);
+		if (r < 0) {
+			log_warnx("cannot adopt control socket %d: %s",
+			    cfg->fd, uv_strerror(r));
+			goto fail;
+		}
+	} else {
+		if ((r = make_parent(ctl->path)) < 0) {
+			log_errno(LOG_ERR, r, "control socket directory for %s",
+			    ctl->path);
+			goto fail;
+		}
+		if (live_daemon(ctl->path)) {
+			log_warnx("another epmdd answers on %s", ctl->path);
+			r = -EADDRINUSE;
+			goto fail;
+		}
+		if (lstat(ctl->path, &st) == 0) {
+			if (!S_ISSOCK(st.st_mode)) {
+				log_warnx("%s exists and is not a socket",
+				    ctl->path);
+				r = -EEXIST;
+				goto fail;
+			}
+			unlink(ctl->path);
+		}
+		old = umask(0117);
+		r = uv_pipe_bind(&ctl->server, ctl->path);
+		umask(old);
+		if (r < 0) {
+			log_warnx("cannot bind control socket %s: %s",
+			    ctl->path, uv_strerror(r));
+			goto fail;
+		}
+		ctl->unlink_on_stop = true;
+		if (chmod(ctl->path, CTL_SOCKET_MODE) < 0 ||
+		    (cfg->group >= 0 &&
+			chown(ctl->path, (uid_t)-1, (gid_t)cfg->group) < 0)) {
+			r = -errno;
+			log_errno(LOG_ERR, r, "control socket %s", ctl->path);
+			goto fail;
+		}
+	}
+	r = uv_listen((uv_stream_t *)&ctl->server, CTL_BACKLOG, server_cb);
+	if (r < 0) {
+		log_warnx("cannot listen on control socket %s: %s", ctl->path,
+		    uv_strerror(r));
+		goto fail;
+	}
+	*ret = ctl;
+	return 0;
+fail:
+	if (ctl->unlink_on_stop)
+		unlink(ctl->path);
+	ctl->unlink_on_stop = false;
+	ctl->stopping = true;
+	uv_close((uv_handle_t *)&ctl->server, NULL);
+	uv_close((uv_handle_t *)&ctl->sweep, NULL);
+	/* Freed by the caller after the loop ran the close callbacks. */
+	*ret = ctl;
+	return r < 0 ? r : -EIO;
+}
+
+void
+ctl_stop(struct ctl *ctl)
+{
+	struct ctl_client *c, *tmp;
+
+	if (ctl == NULL || ctl->stopping)
+		return;
+	ctl->stopping = true;
+	TAILQ_FOREACH_SAFE(c, &ctl->clients, link, tmp)
+		client_close(c);
+	uv_close((uv_handle_t *)&ctl->server, NULL);
+	uv_close((uv_handle_t *)&ctl->sweep, NULL);
+	if (ctl->unlink_on_stop)
+		unlink(ctl->path);
+}
+
+void
+ctl_free(struct ctl *ctl)
+{
+	if (ctl == NULL)
+		return;
+	wbuf_fini(&ctl->out);
+	free(ctl);
+}
+
+const char *
+ctl_path(const struct ctl *ctl)
+{
+	return ctl->path;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * ctl: the daemon's control socket.  A Unix stream socket on libuv,
+ * peers identified by SO_PEERCRED, requests decoded with ctlproto and
+ * answered from a table (names, status, stop, shutdown, watch, upgrade);
+ * state-changing requests only for uid 0 or the daemon's own uid.  A
+ * slow, silent or hostile control client costs only its own connection.
+ */
+#ifndef EPMDD_CTL_H
+#define EPMDD_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "ctlproto.h"
+#include "dispatch.h"
+#include "net.h"
+#include "registry.h"
+
+#define CTL_MAX_CLIENTS 64	      /* control connections at once */
+#define CTL_IDLE_TIMEOUT 30	      /* seconds to send a request */
+#define CTL_MAX_QUEUED (8u << 20)     /* unsent reply bytes per client */
+#define CTL_WATCH_BACKLOG (1u << 20)  /* unsent events before a watcher goes */
+#define CTL_SOCKET_MODE 0660
+#define CTL_BACKLOG 128
+
+/* What status reports that the control socket does not own. */
+struct ctl_info {
+	const char *version;
+	int64_t started_at; /* Unix seconds */
+	bool relaxed;
+	unsigned packet_timeout;
+};
+
+typedef void ctl_shutdown_fn(void *arg);
+/* Re-execute the daemon (path NULL: the same binary); 0 or -errno. */
+typedef int ctl_upgrade_fn(void *arg, const char *path);
+
+struct ctl_config {
+	const char *path; /* where to bind, or the adopted socket's path */
+	int fd;		  /* an adopted listening socket, or -1 */
+	int group;	  /* group for the socket file, or -1 */
+	struct registry *reg;
+	struct dispatch_ctx *dctx;
+	struct net *net;
+	struct ctl_info info;
+	ctl_shutdown_fn *shutdown;
+	ctl_upgrade_fn *upgrade; /* may be NULL: not supported */
+	void *arg;
+};
+
+struct ctl;
+
+/*
+ * Start the control socket.  Creates the parent directory if needed,
+ * refuses (-EADDRINUSE) when a live daemon answers on the path, replaces
+ * a stale socket, binds with mode CTL_SOCKET_MODE.  Errors are logged
+ * here.  Returns 0 and *ret.
+ */
+int ctl_start(uv_loop_t *loop, const struct ctl_config *cfg,
+    struct ctl **ret);
+
+/* Close every handle (the socket file is removed if we made it). */
+void ctl_stop(struct ctl *ctl);
+/* Free after the loop has run the close callbacks. */
+void ctl_free(struct ctl *ctl);
+
+const char *ctl_path(const struct ctl *ctl);
+
+/* Tell watchers about a registry change. */
+void ctl_node_event(struct ctl *ctl, const struct node *n,
+    enum registry_event ev, enum registry_reason reason);
+/* Tell watchers about a refused request. */
+void ctl_refused_event(struct ctl *ctl, const struct dispatch_result *res,
+    const struct registry_addr *peer);
+
+/* Name of an unregistration reason ("closed", "stray_data"...). */
+const char *ctl_reason_name(enum registry_reason r);
+
+#endif

@@ -1,0 +1,1207 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * epmdctl: the command-line client.  Talks to epmdd over its control
+ * socket (names, status, stop, shutdown, watch, upgrade) and to any epmd
+ * over the public TCP protocol (names --host, lookup).  Human tables or
+ * --json; a plain blocking client, no libuv.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "client.h"
+#include "codec.h"
+#include "ctlproto.h"
+#include "util.h"
+
+#ifndef EPMDD_VERSION
+#define EPMDD_VERSION "unknown"
+#endif
+
+/* Exit statuses (documented in epmdctl(1)). */
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+#define EXIT_UNREACHABLE 3
+
+/* Seconds to wait for a control reply or a TCP answer. */
+#define EPMDCTL_TIMEOUT 10
+/* Largest NAMES reply read over TCP. */
+#define EPMDCTL_MAX_NAMES (16u << 20)
+
+static struct {
+	const char *socket;
+	bool json;
+	const char *host;
+	unsigned port;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+} G;
+
+static volatile sig_atomic_t interrupted;
+
+static void
+warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+warnx_(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("epmdctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---------------------------------------------------------- JSON */
+
+static void
+json_bytes(FILE *f, const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	fputc('"', f);
+	for (i = 0; i < len; i++) {
+		uint8_t c = p[i];
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void
+json_str(FILE *f, const char *s)
+{
+	json_bytes(f, (const uint8_t *)s, strlen(s));
+}
+
+/* Bytes that may not be UTF-8 (extra data): as a hex string. */
+static void
+json_hex(FILE *f, const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	fputc('"', f);
+	for (i = 0; i < len; i++)
+		fprintf(f, "%02x", p[i]);
+	fputc('"', f);
+}
+
+/* ---------------------------------------------------------- formatting */
+
+static const char *
+type_name(uint64_t t)
+{
+	switch (t) {
+	case 77:
+		return "normal";
+	case 72:
+		return "hidden";
+	case 104:
+		return "c_node";
+	default:
+		return "other";
+	}
+}
+
+static void
+type_text(uint64_t t, char *buf, size_t size)
+{
+	if (t == 104)
+		util_strlcpy(buf, "C node", size);
+	else if (t == 77 || t == 72)
+		util_strlcpy(buf, type_name(t), size);
+	else
+		snprintf(buf, size, "type %llu", (unsigned long long)t);
+}
+
+/* "45s", "5m02s", "2h03m", "4d02h". */
+static void
+duration_text(int64_t secs, char *buf, size_t size)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs < 60)
+		snprintf(buf, size, "%llds", (long long)secs);
+	else if (secs < 3600)
+		snprintf(buf, size, "%lldm%02llds", (long long)secs / 60,
+		    (long long)secs % 60);
+	else if (secs < 86400)
+		snprintf(buf, size, "%lldh%02lldm", (long long)secs / 3600,
+		    (long long)(secs % 3600) / 60);
+	else
+		snprintf(buf, size, "%lldd%02lldh", (long long)secs / 86400,
+		    (long long)(secs % 86400) / 3600);
+}
+
+static void
+user_text(uint64_t uid, char *buf, size_t size)
+{
+	struct passwd *pw;
+
+	if (uid > UINT32_MAX - 1) {
+		util_strlcpy(buf, "-", size);
+		return;
+	}
+	pw = getpwuid((uid_t)uid);
+	if (pw != NULL)
+		util_strlcpy(buf, pw->pw_name, size);
+	else
+		snprintf(buf, size, "%llu", (unsigned long long)uid);
+}
+
+/* Display width of UTF-8 text, counted in code points. */
+static size_t
+text_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s != '\0'; s++)
+		if (((uint8_t)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+static void
+print_padded(const char *s, size_t width, bool last)
+{
+	size_t w = text_width(s);
+
+	fputs(s, stdout);
+	if (!last)
+		for (; w < width + 2; w++)
+			fputc(' ', stdout);
+}
+
+/* ---------------------------------------------------------- /proc */
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Find which process holds each socket inode: pids[i] for inodes[i]
+ * (sorted), -1 where not found (or /proc is not readable to us).
+ */
+static void
+find_pids(const uint64_t *inodes, long *pids, size_t n)
+{
+	DIR *proc, *fds;
+	struct dirent *p, *fd;
+	char path[PATH_MAX], link[64];
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		pids[i] = -1;
+	if (n == 0 || (proc = opendir("/proc")) == NULL)
+		return;
+	while ((p = readdir(proc)) != NULL) {
+		if (!isdigit((unsigned char)p->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
+		if ((fds = opendir(path)) == NULL)
+			continue;
+		while ((fd = readdir(fds)) != NULL) {
+			unsigned long long ino;
+			uint64_t key;
+			const uint64_t *hit;
+			ssize_t len;
+
+			if (fd->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/fd/%s",
+			    p->d_name, fd->d_name);
+			len = readlink(path, link, sizeof(link) - 1);
+			if (len <= 0)
+				continue;
+			link[len] = '\0';
+			if (sscanf(link, "socket:[%llu]", &ino) != 1)
+				continue;
+			key = ino;
+			hit = bsearch(&key, inodes, n, sizeof(*inodes),
+			    cmp_u64);
+			if (hit != NULL && pids[hit - inodes] < 0)
+				pids[hit - inodes] = strtol(p->d_name, NULL, 10);
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+}
+
+/* ---------------------------------------------------------- control */
+
+struct ctl_conn {
+	int fd;
+	uint8_t buf[CTL_MAX_MESSAGE];
+	size_t len;
+	size_t off;
+};
+
+static int
+ctl_connect(struct ctl_conn *c)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (util_strlcpy(sun.sun_path, G.path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path)) {
+		warnx_("%s: path too long", G.path);
+		return -1;
+	}
+	c->len = c->off = 0;
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 ||
+	    connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		int e = errno;
+
+		warnx_("cannot reach epmdd at %s: %s%s", G.path, strerror(e),
+		    e == EACCES ? " (join the socket's group, or use sudo)"
+				: "");
+		if (c->fd >= 0)
+			close(c->fd);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ctl_send(struct ctl_conn *c, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(c->fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			warnx_("%s: write: %s", G.path, strerror(errno));
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Next message.  Returns 1 with *m, 0 if the daemon closed, -1 on a
+ * bad message, a timeout (timeout_ms >= 0) or an interruption.
+ */
+static int
+ctl_next(struct ctl_conn *c, struct ctl_msg *m, int timeout_ms)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		ssize_t n = ctlproto_decode(c->buf + c->off, c->len - c->off,
+		    m);
+
+		if (n > 0) {
+			c->off += (size_t)n;
+			return 1;
+		}
+		if (n < 0) {
+			warnx_("bad message from the daemon: %s%s",
+			    strerror((int)-n),
+			    n == -EPROTO ? " (epmdd and epmdctl versions "
+					   "differ)"
+					 : "");
+			return -1;
+		}
+		if (c->off > 0) {
+			memmove(c->buf, c->buf + c->off, c->len - c->off);
+			c->len -= c->off;
+			c->off = 0;
+		}
+		if (interrupted)
+			return -1;
+		n = poll(&pfd, 1, timeout_ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0) {
+			warnx_("no answer from epmdd within %d s",
+			    timeout_ms / 1000);
+			return -1;
+		}
+		n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		c->len += (size_t)n;
+	}
+}
+
+static const char *
+error_name(uint64_t code)
+{
+	switch (code) {
+	case CTL_ERR_PERMISSION:
+		return "permission_denied";
+	case CTL_ERR_NOT_FOUND:
+		return "not_found";
+	case CTL_ERR_BAD_REQUEST:
+		return "bad_request";
+	case CTL_ERR_VERSION:
+		return "version_mismatch";
+	case CTL_ERR_UNSUPPORTED:
+		return "unsupported";
+	case CTL_ERR_BUSY:
+		return "busy";
+	default:
+		return "internal";
+	}
+}
+
+/* Report a CTL_ERROR; returns the exit status for it. */
+static int
+report_error(const char *what, const struct ctl_msg *m)
+{
+	char msg[512];
+	uint64_t code = ctlproto_u64(m, "code", CTL_ERR_INTERNAL);
+
+	ctlproto_str(m, "message", msg, sizeof(msg));
+	if (G.json) {
+		printf("{\"ok\":false,\"error\":\"%s\",\"message\":",
+		    error_name(code));
+		json_str(stdout, msg);
+		printf("}\n");
+	}
+	warnx_("%s: %s", what, msg);
+	return EXIT_FAIL;
+}
+
+/* Send a request with no fields (or one bytes field) and connect first. */
+static int
+ctl_request(struct ctl_conn *c, uint8_t type, const char *key,
+    const char *value)
+{
+	uint8_t out[CTL_MAX_REQUEST];
+	struct wbuf w;
+	size_t start;
+
+	if (ctl_connect(c) < 0)
+		return EXIT_UNREACHABLE;
+	wbuf_init(&w, out, sizeof(out));
+	if (ctlproto_begin(&w, type, &start) < 0 ||
+	    (key != NULL && ctlproto_put_str(&w, key, value) < 0) ||
+	    ctlproto_end(&w, start) < 0) {
+		warnx_("request too large");
+		return EXIT_USAGE;
+	}
+	if (ctl_send(c, out, w.len) < 0)
+		return EXIT_UNREACHABLE;
+	return EXIT_OK;
+}
+
+/* ---------------------------------------------------------- names */
+
+struct row {
+	struct ctl_msg m; /* fields point into data */
+	uint8_t *data;
+};
+
+static int
+print_nodes(struct row *rows, size_t n)
+{
+	static const char *const head[] = { "NAME", "PORT", "TYPE", "PROTO",
+		"VERSIONS", "CREATION", "REGISTERED", "OWNER" };
+	enum { NCOL = 8 };
+	char (*cells)[NCOL][128];
+	uint64_t *inodes;
+	long *pids;
+	size_t width[NCOL], i, k, ni = 0;
+	time_t now = time(NULL);
+
+	cells = calloc(n + 1, sizeof(*cells));
+	inodes = calloc(n + 1, sizeof(*inodes));
+	pids = calloc(n + 1, sizeof(*pids));
+	if (cells == NULL || inodes == NULL || pids == NULL) {
+		warnx_("out of memory");
+		free(cells);
+		free(inodes);
+		free(pids);
+		return EXIT_FAIL;
+	}
+	for (i = 0; i < n; i++)
+		if ((inodes[ni] = ctlproto_u64(&rows[i].m, "inode", 0)) != 0)
+			ni++;
+	qsort(inodes, ni, sizeof(*inodes), cmp_u64);
+	find_pids(inodes, pids, ni);
+
+	for (i = 0; i < n; i++) {
+		const struct ctl_msg *m = &rows[i].m;
+		const struct ctl_field *name = ctlproto_find(m, "name");
+		uint64_t hv = ctlproto_u64(m, "highest_version", 0);
+		uint64_t lv = ctlproto_u64(m, "lowest_version", 0);
+		uint64_t proto = ctlproto_u64(m, "protocol", 0);
+		uint64_t ino = ctlproto_u64(m, "inode", 0);
+		char user[64];
+		const uint64_t *hit;
+
+		util_escape(cells[i][0], sizeof(cells[i][0]), name->p,
+		    name->len);
+		/* Valid UTF-8 names are shown as they are. */
+		if (name->len < sizeof(cells[i][0]) &&
+		    codec_utf8_count(name->p, name->len) >= 0) {
+			memcpy(cells[i][0], name->p, name->len);
+			cells[i][0][name->len] = '\0';
+		}
+		snprintf(cells[i][1], 128, "%llu",
+		    (unsigned long long)ctlproto_u64(m, "port", 0));
+		type_text(ctlproto_u64(m, "type", 0), cells[i][2], 128);
+		if (proto == 0)
+			util_strlcpy(cells[i][3], "tcp", 128);
+		else
+			snprintf(cells[i][3], 128, "%llu",
+			    (unsigned long long)proto);
+		if (hv == lv)
+			snprintf(cells[i][4], 128, "%llu",
+			    (unsigned long long)hv);
+		else
+			snprintf(cells[i][4], 128, "%llu-%llu",
+			    (unsigned long long)lv, (unsigned long long)hv);
+		snprintf(cells[i][5], 128, "%llu",
+		    (unsigned long long)ctlproto_u64(m, "creation", 0));
+		duration_text((int64_t)now -
+			(int64_t)ctlproto_u64(m, "registered_at", 0),
+		    cells[i][6], 128);
+		user_text(ctlproto_u64(m, "uid", UINT32_MAX), user,
+		    sizeof(user));
+		hit = ino != 0 ? bsearch(&ino, inodes, ni, sizeof(*inodes),
+				     cmp_u64)
+			       : NULL;
+		if (hit != NULL && pids[hit - inodes] > 0)
+			snprintf(cells[i][7], 128, "%s (pid %ld)", user,
+			    pids[hit - inodes]);
+		else
+			util_strlcpy(cells[i][7], user, 128);
+	}
+
+	if (G.json) {
+		printf("{\"count\":%zu,\"nodes\":[", n);
+		for (i = 0; i < n; i++) {
+			const struct ctl_msg *m = &rows[i].m;
+			const struct ctl_field *f = ctlproto_find(m, "name");
+			const struct ctl_field *ex = ctlproto_find(m, "extra");
+			uint64_t uid = ctlproto_u64(m, "uid", UINT32_MAX);
+			uint64_t ino = ctlproto_u64(m, "inode", 0);
+			const uint64_t *hit = ino != 0
+			    ? bsearch(&ino, inodes, ni, sizeof(*inodes),
+				  cmp_u64)
+			    : NULL;
+			char peer[128], user[64];
+
+			printf("%s{\"name\":", i ? "," : "");
+			json_bytes(stdout, f->p, f->len);
+			printf(",\"port\":%llu,\"type\":\"%s\","
+			       "\"type_code\":%llu,\"protocol\":%llu,"
+			       "\"highest_version\":%llu,"
+			       "\"lowest_version\":%llu,\"creation\":%llu,"
+			       "\"extra\":",
+			    (unsigned long long)ctlproto_u64(m, "port", 0),
+			    type_name(ctlproto_u64(m, "type", 0)),
+			    (unsigned long long)ctlproto_u64(m, "type", 0),
+			    (unsigned long long)ctlproto_u64(m, "protocol", 0),
+			    (unsigned long long)ctlproto_u64(m,
+				"highest_version", 0),
+			    (unsigned long long)ctlproto_u64(m,
+				"lowest_version", 0),
+			    (unsigned long long)ctlproto_u64(m, "creation",
+				0));
+			json_hex(stdout, ex != NULL ? ex->p : NULL,
+			    ex != NULL ? ex->len : 0);
+			printf(",\"registered_at\":%llu,"
+			       "\"registered_seconds\":%lld,\"peer\":",
+			    (unsigned long long)ctlproto_u64(m,
+				"registered_at", 0),
+			    (long long)((int64_t)now -
+				(int64_t)ctlproto_u64(m, "registered_at", 0)));
+			json_str(stdout, ctlproto_str(m, "peer", peer,
+					     sizeof(peer)));
+			if (uid > UINT32_MAX - 1)
+				printf(",\"uid\":null,\"user\":null");
+			else {
+				user_text(uid, user, sizeof(user));
+				printf(",\"uid\":%llu,\"user\":",
+				    (unsigned long long)uid);
+				json_str(stdout, user);
+			}
+			if (hit != NULL && pids[hit - inodes] > 0)
+				printf(",\"pid\":%ld}", pids[hit - inodes]);
+			else
+				printf(",\"pid\":null}");
+		}
+		printf("]}\n");
+	} else {
+		for (k = 0; k < NCOL; k++) {
+			width[k] = text_width(head[k]);
+			for (i = 0; i < n; i++)
+				width[k] = UTIL_MAX(width[k],
+				    text_width(cells[i][k]));
+		}
+		for (k = 0; k < NCOL; k++)
+			print_padded(head[k], width[k], k == NCOL - 1);
+		putchar('\n');
+		for (i = 0; i < n; i++) {
+			for (k = 0; k < NCOL; k++)
+				print_padded(cells[i][k], width[k],
+				    k == NCOL - 1);
+			putchar('\n');
+		}
+	}
+	free(cells);
+	free(inodes);
+	free(pids);
+	return EXIT_OK;
+}
+
+static int
+cmd_names_ctl(void)
+{
+	static struct ctl_conn c;
+	struct row *rows = NULL;
+	size_t n = 0, cap = 0, i;
+	struct ctl_msg m;
+	int r, status = EXIT_FAIL;
+
+	if ((r = ctl_request(&c, CTL_NAMES, NULL, NULL)) != EXIT_OK)
+		return r;
+	for (;;) {
+		r = ctl_next(&c, &m, EPMDCTL_TIMEOUT * 1000);
+		if (r <= 0) {
+			if (r == 0)
+				warnx_("epmdd closed the connection");
+			status = EXIT_UNREACHABLE;
+			break;
+		}
+		if (m.type == CTL_ERROR) {
+			status = report_error("names", &m);
+			break;
+		}
+		if (m.type == CTL_END) {
+			status = print_nodes(rows, n);
+			break;
+		}
+		if (m.type != CTL_NODE)
+			continue;
+		if (n == cap) {
+			struct row *nr;
+
+			cap = cap ? cap * 2 : 64;
+			nr = realloc(rows, cap * sizeof(*rows));
+			if (nr == NULL) {
+				warnx_("out of memory");
+				break;
+			}
+			rows = nr;
+		}
+		/* Keep the message bytes: the fields point into them. */
+		rows[n].data = malloc(CTL_HEADER_SIZE + m.length);
+		if (rows[n].data == NULL) {
+			warnx_("out of memory");
+			break;
+		}
+		memcpy(rows[n].data, c.buf + c.off - CTL_HEADER_SIZE - m.length,
+		    CTL_HEADER_SIZE + m.length);
+		ctlproto_decode(rows[n].data, CTL_HEADER_SIZE + m.length,
+		    &rows[n].m);
+		n++;
+	}
+	for (i = 0; i < n; i++)
+		free(rows[i].data);
+	free(rows);
+	close(c.fd);
+	return status;
+}
+
+/* names --host: the public NAMES request over TCP. */
+static int
+cmd_names_tcp(void)
+{
+	uint8_t req[3], *buf;
+	struct wbuf w;
+	long n;
+	uint32_t port;
+	char *line, *save = NULL;
+	bool first = true;
+
+	buf = malloc(EPMDCTL_MAX_NAMES + 1);
+	if (buf == NULL) {
+		warnx_("out of memory");
+		return EXIT_FAIL;
+	}
+	wbuf_init(&w, req, sizeof(req));
+	codec_put_simple_req(&w, CODEC_NAMES_REQ);
+	n = client_exchange(G.host, (uint16_t)G.port, req, w.len, buf,
+	    EPMDCTL_MAX_NAMES, EPMDCTL_TIMEOUT * 1000);
+	if (n < 4) {
+		warnx_("no NAMES answer from %s port %u: %s", G.host, G.port,
+		    n < 0 ? strerror((int)-n) : "short reply");
+		free(buf);
+		return EXIT_UNREACHABLE;
+	}
+	port = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 |
+	    (uint32_t)buf[2] << 8 | buf[3];
+	buf[n] = '\0';
+	if (G.json)
+		printf("{\"host\":\"%s\",\"port\":%u,\"epmd_port\":%u,"
+		       "\"nodes\":[",
+		    G.host, G.port, port);
+	else
+		printf("%-20s %s\n", "NAME", "PORT");
+	for (line = strtok_r((char *)buf + 4, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *at = strstr(line, " at port ");
+		unsigned long p;
+
+		if (strncmp(line, "name ", 5) != 0 || at == NULL)
+			continue;
+		*at = '\0';
+		p = strtoul(at + 9, NULL, 10);
+		if (G.json) {
+			printf("%s{\"name\":", first ? "" : ",");
+			json_str(stdout, line + 5);
+			printf(",\"port\":%lu}", p);
+		} else
+			printf("%-20s %lu\n", line + 5, p);
+		first = false;
+	}
+	if (G.json)
+		printf("]}\n");
+	free(buf);
+	return EXIT_OK;
+}
+
+static int
+cmd_names(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return G.host != NULL ? cmd_names_tcp() : cmd_names_ctl();
+}
+
+/* ---------------------------------------------------------- lookup */
+
+static int
+cmd_lookup(int argc, char **argv)
+{
+	const char *name = argv[0], *host = G.host ? G.host : "localhost";
+	uint8_t req[CODEC_MAX_BODY + 2], ans[CODEC_MAX_PORT2_RESP];
+	struct codec_port2 p;
+	struct wbuf w;
+	char type[32];
+	long n;
+
+	(void)argc;
+	wbuf_init(&w, req, sizeof(req));
+	if (codec_put_port2_req(&w, (const uint8_t *)name, strlen(name)) < 0) {
+		warnx_("%s: name too long", name);
+		return EXIT_USAGE;
+	}
+	n = client_exchange(host, (uint16_t)G.port, req, w.len, ans,
+	    sizeof(ans), EPMDCTL_TIMEOUT * 1000);
+	if (n < 0) {
+		warnx_("cannot ask %s port %u: %s", host, G.port,
+		    strerror((int)-n));
+		return EXIT_UNREACHABLE;
+	}
+	if (n == 0 || codec_parse_port2_resp(ans, (size_t)n, &p) <= 0) {
+		warnx_("%s port %u closed without an answer for \"%s\" (not a"
+		       " valid name?)",
+		    host, G.port, name);
+		return EXIT_FAIL;
+	}
+	if (p.result != 0) {
+		if (G.json) {
+			printf("{\"name\":");
+			json_str(stdout, name);
+			printf(",\"found\":false}\n");
+		}
+		warnx_("%s: not registered at %s port %u", name, host, G.port);
+		return EXIT_FAIL;
+	}
+	type_text(p.type, type, sizeof(type));
+	if (G.json) {
+		printf("{\"name\":");
+		json_bytes(stdout, p.name, p.nlen);
+		printf(",\"found\":true,\"port\":%u,\"type\":\"%s\","
+		       "\"type_code\":%u,\"protocol\":%u,"
+		       "\"highest_version\":%u,\"lowest_version\":%u,"
+		       "\"extra\":",
+		    p.port, type_name(p.type), p.type, p.proto, p.hv, p.lv);
+		json_hex(stdout, p.extra, p.elen);
+		printf("}\n");
+	} else
+		printf("%s port %u type %s proto %s versions %u-%u extra %u "
+		       "bytes\n",
+		    name, p.port, type, p.proto == 0 ? "tcp" : "other", p.lv,
+		    p.hv, p.elen);
+	return EXIT_OK;
+}
+
+/* ---------------------------------------------------------- status */
+
+static void
+print_status_json(const struct ctl_msg *m)
+{
+	size_t i;
+
+	putchar('{');
+	for (i = 0; i < m->nfields; i++) {
+		const struct ctl_field *f = &m->fields[i];
+
+		printf("%s", i ? "," : "");
+		json_bytes(stdout, (const uint8_t *)f->key, f->klen);
+		putchar(':');
+		if (f->klen == 7 && memcmp(f->key, "relaxed", 7) == 0)
+			printf("%s", f->u ? "true" : "false");
+		else if (f->klen == 6 && memcmp(f->key, "listen", 6) == 0) {
+			char list[CTL_MAX_VALUE + 1], *tok, *save = NULL;
+			bool first = true;
+
+			memcpy(list, f->p, f->len);
+			list[f->len] = '\0';
+			putchar('[');
+			for (tok = strtok_r(list, " ", &save); tok != NULL;
+			     tok = strtok_r(NULL, " ", &save)) {
+				printf("%s", first ? "" : ",");
+				json_str(stdout, tok);
+				first = false;
+			}
+			putchar(']');
+		} else if (f->kind == CTL_U64)
+			printf("%llu", (unsigned long long)f->u);
+		else
+			json_bytes(stdout, f->p, f->len);
+	}
+	printf("}\n");
+}
+
+/* Print every field whose key starts with prefix, as "name N". */
+static void
+print_group(const struct ctl_msg *m, const char *label, const char *prefix)
+{
+	size_t plen = strlen(prefix), i;
+	bool first = true;
+
+	printf("%-15s", label);
+	for (i = 0; i < m->nfields; i++) {
+		const struct ctl_field *f = &m->fields[i];
+
+		if (f->kind != CTL_U64 || f->klen <= plen ||
+		    memcmp(f->key, prefix, plen) != 0)
+			continue;
+		printf("%s%.*s %llu", first ? "" : ", ",
+		    (int)(f->klen - plen), f->key + plen,
+		    (unsigned long long)f->u);
+		first = false;
+	}
+	putchar('\n');
+}
+
+static void
+print_status(const struct ctl_msg *m)
+{
+	char version[128], listen[CTL_MAX_VALUE + 1], control[256], up[32];
+
+	duration_text((int64_t)ctlproto_u64(m, "uptime", 0), up, sizeof(up));
+	printf("epmdd %s, pid %llu, up %s\n",
+	    ctlproto_str(m, "version", version, sizeof(version)),
+	    (unsigned long long)ctlproto_u64(m, "pid", 0), up);
+	printf("%-15s%s\n", "listening",
+	    ctlproto_str(m, "listen", listen, sizeof(listen)));
+	printf("%-15s%s\n", "control",
+	    ctlproto_str(m, "control", control, sizeof(control)));
+	printf("%-15srelaxed command check %s, packet timeout %llu s\n",
+	    "settings", ctlproto_u64(m, "relaxed", 0) ? "on" : "off",
+	    (unsigned long long)ctlproto_u64(m, "packet_timeout", 0));
+	printf("%-15s%llu registered, %llu old names remembered\n", "nodes",
+	    (unsigned long long)ctlproto_u64(m, "nodes", 0),
+	    (unsigned long long)ctlproto_u64(m, "old_names", 0));
+	printf("%-15s%llu\n", "registrations",
+	    (unsigned long long)ctlproto_u64(m, "registrations", 0));
+	print_group(m, "unregistered", "unregistered_");
+	printf("%-15shit %llu, miss %llu\n", "lookups",
+	    (unsigned long long)ctlproto_u64(m, "lookups_hit", 0),
+	    (unsigned long long)ctlproto_u64(m, "lookups_miss", 0));
+	printf("%-15snames %llu, dump %llu, kill %llu, stop %llu\n",
+	    "requests",
+	    (unsigned long long)ctlproto_u64(m, "names_requests", 0),
+	    (unsigned long long)ctlproto_u64(m, "dump_requests", 0),
+	    (unsigned long long)ctlproto_u64(m, "kill_requests", 0),
+	    (unsigned long long)ctlproto_u64(m, "stop_requests", 0));
+	print_group(m, "refused", "refused_");
+	printf("%-15s%llu now, %llu peak, %llu limit; %llu accepted, %llu "
+	       "accept errors\n",
+	    "connections",
+	    (unsigned long long)ctlproto_u64(m, "connections", 0),
+	    (unsigned long long)ctlproto_u64(m, "connections_peak", 0),
+	    (unsigned long long)ctlproto_u64(m, "connections_limit", 0),
+	    (unsigned long long)ctlproto_u64(m, "accepted", 0),
+	    (unsigned long long)ctlproto_u64(m, "accept_errors", 0));
+}
+
+static int
+cmd_status(int argc, char **argv)
+{
+	static struct ctl_conn c;
+	struct ctl_msg m;
+	int r;
+
+	(void)argc;
+	(void)argv;
+	if ((r = ctl_request(&c, CTL_STATUS, NULL, NULL)) != EXIT_OK)
+		return r;
+	r = ctl_next(&c, &m, EPMDCTL_TIMEOUT * 1000);
+	close(c.fd);
+	if (r <= 0)
+		return EXIT_UNREACHABLE;
+	if (m.type == CTL_ERROR)
+		return report_error("status", &m);
+	if (m.type != CTL_STATUS_REPLY) {
+		warnx_("unexpected %s reply", ctlproto_type_name(m.type));
+		return EXIT_FAIL;
+	}
+	if (G.json)
+		print_status_json(&m);
+	else
+		print_status(&m);
+	return EXIT_OK;
+}
+
+/* ---------------------------------------------------------- stop etc. */
+
+/* A request answered by CTL_OK or CTL_ERROR. */
+static int
+simple(const char *what, uint8_t type, const char *key, const char *value,
+    const char *done)
+{
+	static struct ctl_conn c;
+	struct ctl_msg m;
+	int r;
+
+	if ((r = ctl_request(&c, type, key, value)) != EXIT_OK)
+		return r;
+	r = ctl_next(&c, &m, EPMDCTL_TIMEOUT * 1000);
+	close(c.fd);
+	if (r <= 0) {
+		if (r == 0)
+			warnx_("epmdd closed the connection");
+		return EXIT_UNREACHABLE;
+	}
+	if (m.type == CTL_ERROR)
+		return report_error(what, &m);
+	if (G.json)
+		printf("{\"ok\":true}\n");
+	else
+		printf("%s\n", done);
+	return EXIT_OK;
+}
+
+static int
+cmd_stop(int argc, char **argv)
+{
+	char done[300];
+
+	(void)argc;
+	snprintf(done, sizeof(done), "stopped %s", argv[0]);
+	return simple(argv[0], CTL_STOP, "name", argv[0], done);
+}
+
+static int
+cmd_shutdown(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return simple("shutdown", CTL_SHUTDOWN, NULL, NULL,
+	    "epmdd is shutting down");
+}
+
+static int
+cmd_upgrade(int argc, char **argv)
+{
+	return simple("upgrade", CTL_UPGRADE, argc > 0 ? "path" : NULL,
+	    argc > 0 ? argv[0] : NULL, "epmdd is re-executing itself");
+}
+
+/* ---------------------------------------------------------- watch */
+
+static void
+on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static void
+print_event(const struct ctl_msg *m)
+{
+	char ev[32], peer[128], reason[64], request[32], stamp[40], user[64];
+	const struct ctl_field *name = ctlproto_find(m, "name");
+	uint64_t ms = ctlproto_u64(m, "time_ms", 0);
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	size_t i;
+
+	localtime_r(&secs, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	ctlproto_str(m, "event", ev, sizeof(ev));
+	if (G.json) {
+		printf("{\"time\":\"%s.%03u\"", stamp, (unsigned)(ms % 1000));
+		for (i = 0; i < m->nfields; i++) {
+			const struct ctl_field *f = &m->fields[i];
+
+			putchar(',');
+			json_bytes(stdout, (const uint8_t *)f->key, f->klen);
+			putchar(':');
+			if (f->kind == CTL_U64)
+				printf("%llu", (unsigned long long)f->u);
+			else
+				json_bytes(stdout, f->p, f->len);
+		}
+		printf("}\n");
+		fflush(stdout);
+		return;
+	}
+	printf("%s.%03u %s", stamp, (unsigned)(ms % 1000), ev);
+	if (name != NULL)
+		printf(" %.*s", (int)name->len, (const char *)name->p);
+	if (strcmp(ev, "registered") == 0) {
+		char type[32];
+
+		type_text(ctlproto_u64(m, "type", 0), type, sizeof(type));
+		user_text(ctlproto_u64(m, "uid", UINT32_MAX), user,
+		    sizeof(user));
+		printf(" port %llu creation %llu type %s from %s (uid %s)",
+		    (unsigned long long)ctlproto_u64(m, "port", 0),
+		    (unsigned long long)ctlproto_u64(m, "creation", 0), type,
+		    ctlproto_str(m, "peer", peer, sizeof(peer)), user);
+	} else if (strcmp(ev, "unregistered") == 0)
+		printf(" port %llu creation %llu: %s",
+		    (unsigned long long)ctlproto_u64(m, "port", 0),
+		    (unsigned long long)ctlproto_u64(m, "creation", 0),
+		    ctlproto_str(m, "reason", reason, sizeof(reason)));
+	else
+		printf(" %s from %s: %s",
+		    ctlproto_str(m, "request", request, sizeof(request)),
+		    ctlproto_str(m, "peer", peer, sizeof(peer)),
+		    ctlproto_str(m, "reason", reason, sizeof(reason)));
+	putchar('\n');
+	fflush(stdout);
+}
+
+static int
+cmd_watch(int argc, char **argv)
+{
+	static struct ctl_conn c;
+	struct sigaction sa;
+	struct ctl_msg m;
+	int r;
+
+	(void)argc;
+	(void)argv;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if ((r = ctl_request(&c, CTL_WATCH, NULL, NULL)) != EXIT_OK)
+		return r;
+	r = ctl_next(&c, &m, EPMDCTL_TIMEOUT * 1000);
+	if (r <= 0 || m.type != CTL_OK) {
+		close(c.fd);
+		return r > 0 && m.type == CTL_ERROR ? report_error("watch", &m)
+						    : EXIT_UNREACHABLE;
+	}
+	for (;;) {
+		r = ctl_next(&c, &m, -1);
+		if (r <= 0)
+			break;
+		if (m.type == CTL_EVENT)
+			print_event(&m);
+	}
+	close(c.fd);
+	if (interrupted)
+		return EXIT_OK;
+	if (r == 0)
+		warnx_("epmdd closed the connection");
+	return EXIT_UNREACHABLE;
+}
+
+/* ---------------------------------------------------------- main */
+
+static const struct command {
+	const char *name;
+	int min_args;
+	int max_args;
+	int (*fn)(int, char **);
+	const char *usage;
+} commands[] = {
+	{ "names", 0, 0, cmd_names, "names [--host H] [--port P]" },
+	{ "lookup", 1, 1, cmd_lookup, "lookup NAME [--host H] [--port P]" },
+	{ "status", 0, 0, cmd_status, "status" },
+	{ "stop", 1, 1, cmd_stop, "stop NAME" },
+	{ "shutdown", 0, 0, cmd_shutdown, "shutdown" },
+	{ "watch", 0, 0, cmd_watch, "watch" },
+	{ "upgrade", 0, 1, cmd_upgrade, "upgrade [PATH]" },
+};
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: epmdctl [-s PATH] [--json] COMMAND [ARGS]\n\n"
+		   "commands:\n");
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %s\n", commands[i].usage);
+	fprintf(f,
+	    "\noptions:\n"
+	    "  -s, --socket PATH   control socket (default: $EPMDCTL_SOCKET,\n"
+	    "                      else epmdd's default for the port)\n"
+	    "  -j, --json          one JSON document (one per line for "
+	    "watch)\n"
+	    "  -H, --host HOST     names/lookup over TCP against HOST's "
+	    "epmd\n"
+	    "  -p, --port PORT     its port (default $ERL_EPMD_PORT or "
+	    "4369)\n"
+	    "  -h, --help          this text\n"
+	    "  -V, --version       the version\n"
+	    "\nexit status: 0 success, 1 failure (name not found, refused),\n"
+	    "2 usage error, 3 daemon unreachable.  See epmdctl(1).\n");
+}
+
+/* A command by name or unambiguous prefix. */
+static const struct command *
+find_command(const char *name)
+{
+	const struct command *hit = NULL;
+	size_t i, len = strlen(name);
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+		if (strncmp(commands[i].name, name, len) == 0) {
+			if (hit != NULL)
+				return NULL;
+			hit = &commands[i];
+		}
+	}
+	return hit;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct command *cmd;
+	const char *env;
+	unsigned long long v;
+	int ch, nargs;
+
+	G.port = CTL_DEFAULT_PORT;
+	if ((env = getenv("ERL_EPMD_PORT")) != NULL &&
+	    util_parse_uint(env, 1, 65535, &v) == 0)
+		G.port = (unsigned)v;
+	G.socket = getenv("EPMDCTL_SOCKET");
+	/* GNU getopt permutes: options may come before or after the words. */
+	while ((ch = getopt_long(argc, argv, "s:jH:p:hV", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 's':
+			G.socket = optarg;
+			break;
+		case 'j':
+			G.json = true;
+			break;
+		case 'H':
+			G.host = optarg;
+			break;
+		case 'p':
+			if (util_parse_uint(optarg, 1, 65535, &v) < 0) {
+				warnx_("--port: \"%s\" is not a port", optarg);
+				return EXIT_USAGE;
+			}
+			G.port = (unsigned)v;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("epmdctl %s\n", EPMDD_VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = find_command(argv[optind]);
+	if (cmd == NULL) {
+		warnx_("unknown or ambiguous command \"%s\"", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	optind++;
+	argc -= optind;
+	argv += optind;
+	nargs = argc;
+	if (nargs < cmd->min_args || nargs > cmd->max_args) {
+		fprintf(stderr, "usage: epmdctl %s\n", cmd->usage);
+		return EXIT_USAGE;
+	}
+	if (G.host != NULL && cmd->fn != cmd_names && cmd->fn != cmd_lookup) {
+		warnx_("--host applies to names and lookup only");
+		return EXIT_USAGE;
+	}
+	if (G.socket != NULL)
+		util_strlcpy(G.path, G.socket, sizeof(G.path));
+	else if (ctlproto_default_path((uint16_t)G.port, (unsigned)geteuid(),
+		     getenv("XDG_RUNTIME_DIR"), G.path, sizeof(G.path)) < 0) {
+		warnx_("the default control socket path is too long");
+		return EXIT_USAGE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return cmd->fn(nargs, argv);
+}
