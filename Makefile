@@ -148,17 +148,28 @@ check-valgrind: $(UNIT_BIN)
 		--error-exitcode=1 ./$(UNIT_BIN)
 
 lint:
-	mandoc -Tlint -Wwarning man/*.8
+	mandoc -Tlint -Wwarning man/epmdd.8 man/epmdctl.1
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr -Isrc src
 
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+
 install: $(EPMDD) $(EPMDCTL)
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR)
 	install -m 755 $(EPMDD) $(DESTDIR)$(SBINDIR)/epmdd
+	install -m 755 $(EPMDCTL) $(DESTDIR)$(BINDIR)/epmdctl
 	install -m 644 man/epmdd.8 $(DESTDIR)$(MANDIR)/man8/epmdd.8
+	install -m 644 man/epmdctl.1 $(DESTDIR)$(MANDIR)/man1/epmdctl.1
+	install -m 644 contrib/epmdctl.bash-completion \
+		$(DESTDIR)$(BASHCOMPDIR)/epmdctl
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/epmdd $(DESTDIR)$(MANDIR)/man8/epmdd.8
+	rm -f $(DESTDIR)$(SBINDIR)/epmdd $(DESTDIR)$(BINDIR)/epmdctl \
+		$(DESTDIR)$(MANDIR)/man8/epmdd.8 \
+		$(DESTDIR)$(MANDIR)/man1/epmdctl.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/epmdctl
 
 clean:
 	rm -rf build src/epmdd src/epmdctl
