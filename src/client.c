@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -65,6 +66,32 @@ connect_local(uint16_t port)
 	if (fd < 0)
 		fd = connect_to(AF_INET, lo4, port);
 	return fd;
+}
+
+static long long deadline_in(int ms);
+static int left_ms(long long deadline);
+
+/* write_all for a non-blocking socket, within the deadline. */
+static int
+write_all_timed(int fd, const uint8_t *p, size_t len, long long deadline)
+{
+	while (len > 0) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		ssize_t n = write(fd, p, len);
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (poll(&pfd, 1, left_ms(deadline)) == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int
@@ -302,21 +329,49 @@ client_run(const struct options *o)
 	return r;
 }
 
+/* connect() with a deadline; fd is non-blocking afterwards. */
+static int
+connect_timed(int fd, const struct sockaddr *sa, socklen_t len,
+    long long deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	socklen_t elen = sizeof(int);
+	int flags = fcntl(fd, F_GETFL), e = 0, r;
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	if (connect(fd, sa, len) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return -errno;
+	do
+		r = poll(&pfd, 1, left_ms(deadline));
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return -ETIMEDOUT;
+	if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
+		return -errno;
+	return -e;
+}
+
 long
 client_exchange(const char *host, uint16_t port, const uint8_t *req,
-    size_t len, uint8_t *buf, size_t max, int timeout_ms)
+    size_t len, uint8_t *buf, size_t max, int timeout_ms, char *err,
+    size_t errlen)
 {
 	struct addrinfo hints, *res, *ai;
 	char service[8];
 	long long deadline = deadline_in(timeout_ms);
 	size_t got = 0;
-	int fd = -1, e = ECONNREFUSED;
+	int fd = -1, e = ECONNREFUSED, r;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	snprintf(service, sizeof(service), "%u", port);
-	if (getaddrinfo(host, service, &hints, &res) != 0)
-		return -EHOSTUNREACH;
+	if ((r = getaddrinfo(host, service, &hints, &res)) != 0) {
+		snprintf(err, errlen, "%s: %s", host, gai_strerror(r));
+		return -1;
+	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
 		    ai->ai_protocol);
@@ -324,25 +379,35 @@ client_exchange(const char *host, uint16_t port, const uint8_t *req,
 			e = errno;
 			continue;
 		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		r = connect_timed(fd, ai->ai_addr, ai->ai_addrlen, deadline);
+		if (r == 0)
 			break;
-		e = errno;
+		e = -r;
 		close(fd);
 		fd = -1;
 	}
 	freeaddrinfo(res);
-	if (fd < 0)
-		return -e;
-	if (write_all(fd, req, len) < 0) {
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot connect to %s port %u: %s", host,
+		    port, strerror(e));
+		return -1;
+	}
+	if (write_all_timed(fd, req, len, deadline) < 0) {
+		snprintf(err, errlen, "%s port %u: write: %s", host, port,
+		    strerror(errno));
 		close(fd);
-		return -EPIPE;
+		return -1;
 	}
 	while (got < max) {
 		ssize_t n = read_some(fd, buf + got, max - got, deadline);
 
 		if (n < 0) {
 			close(fd);
-			return got > 0 ? (long)got : -ETIMEDOUT;
+			if (got > 0)
+				return (long)got;
+			snprintf(err, errlen, "no answer from %s port %u",
+			    host, port);
+			return -1;
 		}
 		if (n == 0)
 			break;

@@ -22,10 +22,12 @@ int client_run(const struct options *o);
 
 /*
  * Connect to host:port (numeric or a name, any family), send req and
- * read the reply until the server closes (or max bytes, or timeout_ms).
- * Returns the number of bytes read into buf, or a negative errno.
+ * read the reply until the server closes (or max bytes), all within
+ * timeout_ms.  Returns the number of bytes read into buf, or -1 with a
+ * message in err.
  */
 long client_exchange(const char *host, uint16_t port, const uint8_t *req,
-    size_t len, uint8_t *buf, size_t max, int timeout_ms);
+    size_t len, uint8_t *buf, size_t max, int timeout_ms, char *err,
+    size_t errlen);
 
 #endif

@@ -64,21 +64,6 @@ struct ctl {
 	struct wbuf out;
 };
 
-static const char *const reason_names[REGISTRY_REASON_COUNT] = {
-	[REGISTRY_CLOSED] = "closed",
-	[REGISTRY_STRAY] = "stray_data",
-	[REGISTRY_STOPPED] = "stopped",
-	[REGISTRY_SHUTDOWN] = "shutdown",
-	[REGISTRY_ERROR] = "write_error",
-};
-
-const char *
-ctl_reason_name(enum registry_reason r)
-{
-	return (unsigned)r < REGISTRY_REASON_COUNT ? reason_names[r]
-						   : "unknown";
-}
-
 static uint64_t
 mono_ms(void)
 {
@@ -309,7 +294,7 @@ do_status(struct ctl_client *c, const struct ctl_msg *m)
 	r |= ctlproto_put_u64(w, "registrations", rs.registrations);
 	for (i = 0; i < REGISTRY_REASON_COUNT; i++) {
 		snprintf(key, sizeof(key), "unregistered_%s",
-		    ctl_reason_name((enum registry_reason)i));
+		    registry_reason_name((enum registry_reason)i));
 		r |= ctlproto_put_u64(w, key, rs.unregistrations[i]);
 	}
 	r |= ctlproto_put_u64(w, "lookups_hit", ds->lookups_hit);
@@ -500,7 +485,7 @@ client_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 				snprintf(msg, sizeof(msg),
 				    "protocol version %u not supported (this "
 				    "daemon speaks %u)",
-				    m.version, CTL_PROTOCOL_VERSION);
+				    m.version, (unsigned)CTL_PROTOCOL_VERSION);
 			else
 				snprintf(msg, sizeof(msg), "bad request: %s",
 				    strerror((int)-n));
@@ -649,7 +634,7 @@ ctl_node_event(struct ctl *ctl, const struct node *n, enum registry_event ev,
 		r |= ctlproto_put_str(w, "peer", peer);
 		r |= ctlproto_put_u64(w, "uid", n->uid);
 	} else
-		r |= ctlproto_put_str(w, "reason", ctl_reason_name(reason));
+		r |= ctlproto_put_str(w, "reason", registry_reason_name(reason));
 	if (r == 0 && ctlproto_end(w, start) == 0)
 		broadcast(ctl);
 	w->len = 0;

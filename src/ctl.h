@@ -78,7 +78,4 @@ void ctl_node_event(struct ctl *ctl, const struct node *n,
 void ctl_refused_event(struct ctl *ctl, const struct dispatch_result *res,
     const struct registry_addr *peer);
 
-/* Name of an unregistration reason ("closed", "stray_data"...). */
-const char *ctl_reason_name(enum registry_reason r);
-
 #endif

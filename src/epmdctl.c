@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,13 +74,30 @@ warnx_(const char *fmt, ...)
 
 /* ---------------------------------------------------------- JSON */
 
+/* Length of a valid UTF-8 sequence at p (OTP's rules), or 0. */
+static size_t
+utf8_seq(const uint8_t *p, size_t left)
+{
+	size_t n;
+
+	for (n = 1; n <= 4 && n <= left; n++)
+		if (codec_utf8_count(p, n) == 1)
+			return n;
+	return 0;
+}
+
+/*
+ * A JSON string.  Bytes that are not UTF-8 (a refused name in watch)
+ * are written as the code point of the same value, so the document
+ * stays valid.
+ */
 static void
 json_bytes(FILE *f, const uint8_t *p, size_t len)
 {
-	size_t i;
+	size_t i = 0, n;
 
 	fputc('"', f);
-	for (i = 0; i < len; i++) {
+	while (i < len) {
 		uint8_t c = p[i];
 
 		if (c == '"' || c == '\\')
@@ -90,10 +108,42 @@ json_bytes(FILE *f, const uint8_t *p, size_t len)
 			fputs("\\t", f);
 		else if (c < 0x20 || c == 0x7f)
 			fprintf(f, "\\u%04x", c);
-		else
+		else if (c >= 0x80) {
+			if ((n = utf8_seq(p + i, len - i)) == 0) {
+				fprintf(f, "\\u%04x", c);
+				i++;
+				continue;
+			}
+			fwrite(p + i, 1, n, f);
+			i += n;
+			continue;
+		} else
 			fputc(c, f);
+		i++;
 	}
 	fputc('"', f);
+}
+
+/*
+ * A name for a terminal: as it is when it is UTF-8 without control
+ * characters (C0, DEL, C1), else escaped (\xNN).  Registered names are
+ * UTF-8, but control characters in them must not reach a terminal.
+ */
+static void
+safe_text(const uint8_t *p, size_t len, char *buf, size_t size)
+{
+	size_t i;
+	bool plain = len < size && codec_utf8_count(p, len) >= 0;
+
+	for (i = 0; plain && i < len; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f ||
+		    (p[i] == 0xc2 && i + 1 < len && p[i + 1] < 0xa0))
+			plain = false;
+	if (plain) {
+		memcpy(buf, p, len);
+		buf[len] = '\0';
+	} else
+		util_escape(buf, size, p, len);
 }
 
 static void
@@ -131,6 +181,7 @@ type_name(uint64_t t)
 	}
 }
 
+/* "normal", "hidden", "C node", or the number. */
 static void
 type_text(uint64_t t, char *buf, size_t size)
 {
@@ -139,7 +190,28 @@ type_text(uint64_t t, char *buf, size_t size)
 	else if (t == 77 || t == 72)
 		util_strlcpy(buf, type_name(t), size);
 	else
-		snprintf(buf, size, "type %llu", (unsigned long long)t);
+		snprintf(buf, size, "%llu", (unsigned long long)t);
+}
+
+/* "tcp" for protocol 0, else the number. */
+static void
+proto_text(uint64_t p, char *buf, size_t size)
+{
+	if (p == 0)
+		util_strlcpy(buf, "tcp", size);
+	else
+		snprintf(buf, size, "%llu", (unsigned long long)p);
+}
+
+/* "5-6", or "6" when both ends are the same. */
+static void
+versions_text(uint64_t lv, uint64_t hv, char *buf, size_t size)
+{
+	if (hv == lv)
+		snprintf(buf, size, "%llu", (unsigned long long)hv);
+	else
+		snprintf(buf, size, "%llu-%llu", (unsigned long long)lv,
+		    (unsigned long long)hv);
 }
 
 /* "45s", "5m02s", "2h03m", "4d02h". */
@@ -469,28 +541,13 @@ print_nodes(struct row *rows, size_t n)
 		char user[64];
 		const uint64_t *hit;
 
-		util_escape(cells[i][0], sizeof(cells[i][0]), name->p,
-		    name->len);
-		/* Valid UTF-8 names are shown as they are. */
-		if (name->len < sizeof(cells[i][0]) &&
-		    codec_utf8_count(name->p, name->len) >= 0) {
-			memcpy(cells[i][0], name->p, name->len);
-			cells[i][0][name->len] = '\0';
-		}
+		safe_text(name->p, name->len, cells[i][0],
+		    sizeof(cells[i][0]));
 		snprintf(cells[i][1], 128, "%llu",
 		    (unsigned long long)ctlproto_u64(m, "port", 0));
 		type_text(ctlproto_u64(m, "type", 0), cells[i][2], 128);
-		if (proto == 0)
-			util_strlcpy(cells[i][3], "tcp", 128);
-		else
-			snprintf(cells[i][3], 128, "%llu",
-			    (unsigned long long)proto);
-		if (hv == lv)
-			snprintf(cells[i][4], 128, "%llu",
-			    (unsigned long long)hv);
-		else
-			snprintf(cells[i][4], 128, "%llu-%llu",
-			    (unsigned long long)lv, (unsigned long long)hv);
+		proto_text(proto, cells[i][3], 128);
+		versions_text(lv, hv, cells[i][4], 128);
 		snprintf(cells[i][5], 128, "%llu",
 		    (unsigned long long)ctlproto_u64(m, "creation", 0));
 		duration_text((int64_t)now -
@@ -653,6 +710,7 @@ cmd_names_tcp(void)
 	struct wbuf w;
 	long n;
 	uint32_t port;
+	char err[256], shown[CODEC_MAX_NAME_BYTES * 4 + 1];
 	char *line, *save = NULL;
 	bool first = true;
 
@@ -664,20 +722,24 @@ cmd_names_tcp(void)
 	wbuf_init(&w, req, sizeof(req));
 	codec_put_simple_req(&w, CODEC_NAMES_REQ);
 	n = client_exchange(G.host, (uint16_t)G.port, req, w.len, buf,
-	    EPMDCTL_MAX_NAMES, EPMDCTL_TIMEOUT * 1000);
+	    EPMDCTL_MAX_NAMES, EPMDCTL_TIMEOUT * 1000, err, sizeof(err));
 	if (n < 4) {
-		warnx_("no NAMES answer from %s port %u: %s", G.host, G.port,
-		    n < 0 ? strerror((int)-n) : "short reply");
+		if (n >= 0)
+			snprintf(err, sizeof(err), "short NAMES answer from %s "
+			    "port %u", G.host, G.port);
+		warnx_("%s", err);
 		free(buf);
 		return EXIT_UNREACHABLE;
 	}
 	port = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 |
 	    (uint32_t)buf[2] << 8 | buf[3];
 	buf[n] = '\0';
-	if (G.json)
-		printf("{\"host\":\"%s\",\"port\":%u,\"epmd_port\":%u,"
-		       "\"nodes\":[",
-		    G.host, G.port, port);
+	if (G.json) {
+		printf("{\"host\":");
+		json_str(stdout, G.host);
+		printf(",\"port\":%u,\"epmd_port\":%u,\"nodes\":[", G.port,
+		    port);
+	}
 	else
 		printf("%-20s %s\n", "NAME", "PORT");
 	for (line = strtok_r((char *)buf + 4, "\n", &save); line != NULL;
@@ -693,8 +755,11 @@ cmd_names_tcp(void)
 			printf("%s{\"name\":", first ? "" : ",");
 			json_str(stdout, line + 5);
 			printf(",\"port\":%lu}", p);
-		} else
-			printf("%-20s %lu\n", line + 5, p);
+		} else {
+			safe_text((const uint8_t *)line + 5, strlen(line + 5),
+			    shown, sizeof(shown));
+			printf("%-20s %lu\n", shown, p);
+		}
 		first = false;
 	}
 	if (G.json)
@@ -720,7 +785,8 @@ cmd_lookup(int argc, char **argv)
 	uint8_t req[CODEC_MAX_BODY + 2], ans[CODEC_MAX_PORT2_RESP];
 	struct codec_port2 p;
 	struct wbuf w;
-	char type[32];
+	char type[32], proto[32], versions[48], err[256],
+	    shown[CODEC_MAX_NAME_BYTES * 4 + 1];
 	long n;
 
 	(void)argc;
@@ -730,10 +796,9 @@ cmd_lookup(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	n = client_exchange(host, (uint16_t)G.port, req, w.len, ans,
-	    sizeof(ans), EPMDCTL_TIMEOUT * 1000);
+	    sizeof(ans), EPMDCTL_TIMEOUT * 1000, err, sizeof(err));
 	if (n < 0) {
-		warnx_("cannot ask %s port %u: %s", host, G.port,
-		    strerror((int)-n));
+		warnx_("%s", err);
 		return EXIT_UNREACHABLE;
 	}
 	if (n == 0 || codec_parse_port2_resp(ans, (size_t)n, &p) <= 0) {
@@ -752,6 +817,9 @@ cmd_lookup(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	type_text(p.type, type, sizeof(type));
+	proto_text(p.proto, proto, sizeof(proto));
+	versions_text(p.lv, p.hv, versions, sizeof(versions));
+	safe_text(p.name, p.nlen, shown, sizeof(shown));
 	if (G.json) {
 		printf("{\"name\":");
 		json_bytes(stdout, p.name, p.nlen);
@@ -763,10 +831,9 @@ cmd_lookup(int argc, char **argv)
 		json_hex(stdout, p.extra, p.elen);
 		printf("}\n");
 	} else
-		printf("%s port %u type %s proto %s versions %u-%u extra %u "
+		printf("%s port %u type %s proto %s versions %s extra %u "
 		       "bytes\n",
-		    name, p.port, type, p.proto == 0 ? "tcp" : "other", p.lv,
-		    p.hv, p.elen);
+		    shown, p.port, type, proto, versions, p.elen);
 	return EXIT_OK;
 }
 
@@ -964,28 +1031,48 @@ on_interrupt(int sig)
 	interrupted = 1;
 }
 
+/* ISO 8601 local time with milliseconds and the offset. */
+static void
+iso_time(uint64_t ms, char *buf, size_t size)
+{
+	time_t secs = (time_t)(ms / 1000);
+	char date[32], zone[8];
+	struct tm tm;
+
+	localtime_r(&secs, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(zone, sizeof(zone), "%z", &tm); /* +hhmm */
+	snprintf(buf, size, "%s.%03u%.3s:%.2s", date, (unsigned)(ms % 1000),
+	    zone, zone + 3);
+}
+
 static void
 print_event(const struct ctl_msg *m)
 {
-	char ev[32], peer[128], reason[64], request[32], stamp[40], user[64];
+	char ev[32], peer[128], reason[64], request[32], stamp[48], user[64],
+	    shown[CODEC_MAX_NAME_BYTES * 4 + 1], type[32];
 	const struct ctl_field *name = ctlproto_find(m, "name");
-	uint64_t ms = ctlproto_u64(m, "time_ms", 0);
-	time_t secs = (time_t)(ms / 1000);
-	struct tm tm;
 	size_t i;
 
-	localtime_r(&secs, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	iso_time(ctlproto_u64(m, "time_ms", 0), stamp, sizeof(stamp));
 	ctlproto_str(m, "event", ev, sizeof(ev));
 	if (G.json) {
-		printf("{\"time\":\"%s.%03u\"", stamp, (unsigned)(ms % 1000));
+		printf("{\"time\":\"%s\"", stamp);
 		for (i = 0; i < m->nfields; i++) {
 			const struct ctl_field *f = &m->fields[i];
 
 			putchar(',');
 			json_bytes(stdout, (const uint8_t *)f->key, f->klen);
 			putchar(':');
-			if (f->kind == CTL_U64)
+			/* As in names: type by name, an unknown uid is null. */
+			if (f->kind == CTL_U64 && f->klen == 4 &&
+			    memcmp(f->key, "type", 4) == 0)
+				printf("\"%s\",\"type_code\":%llu",
+				    type_name(f->u), (unsigned long long)f->u);
+			else if (f->kind == CTL_U64 && f->klen == 3 &&
+			    memcmp(f->key, "uid", 3) == 0 && f->u >= UINT32_MAX)
+				printf("null");
+			else if (f->kind == CTL_U64)
 				printf("%llu", (unsigned long long)f->u);
 			else
 				json_bytes(stdout, f->p, f->len);
@@ -994,16 +1081,16 @@ print_event(const struct ctl_msg *m)
 		fflush(stdout);
 		return;
 	}
-	printf("%s.%03u %s", stamp, (unsigned)(ms % 1000), ev);
-	if (name != NULL)
-		printf(" %.*s", (int)name->len, (const char *)name->p);
+	printf("%s %s", stamp, ev);
+	if (name != NULL) {
+		safe_text(name->p, name->len, shown, sizeof(shown));
+		printf(" %s", shown);
+	}
 	if (strcmp(ev, "registered") == 0) {
-		char type[32];
-
 		type_text(ctlproto_u64(m, "type", 0), type, sizeof(type));
 		user_text(ctlproto_u64(m, "uid", UINT32_MAX), user,
 		    sizeof(user));
-		printf(" port %llu creation %llu type %s from %s (uid %s)",
+		printf(" port %llu creation %llu type %s from %s (user %s)",
 		    (unsigned long long)ctlproto_u64(m, "port", 0),
 		    (unsigned long long)ctlproto_u64(m, "creation", 0), type,
 		    ctlproto_str(m, "peer", peer, sizeof(peer)), user);
@@ -1101,6 +1188,25 @@ usage(FILE *f)
 	    "2 usage error, 3 daemon unreachable.  See epmdctl(1).\n");
 }
 
+/*
+ * The daemon's default socket for the port: the one a daemon of our
+ * user would make, if it is there, else the system daemon's.
+ */
+static int
+default_socket(void)
+{
+	struct stat st;
+	unsigned uid = (unsigned)geteuid();
+
+	if (ctlproto_default_path((uint16_t)G.port, uid,
+		getenv("XDG_RUNTIME_DIR"), G.path, sizeof(G.path)) < 0)
+		return -1;
+	if (uid == 0 || stat(G.path, &st) == 0)
+		return 0;
+	return ctlproto_default_path((uint16_t)G.port, 0, NULL, G.path,
+	    sizeof(G.path));
+}
+
 /* A command by name or unambiguous prefix. */
 static const struct command *
 find_command(const char *name)
@@ -1138,9 +1244,13 @@ main(int argc, char **argv)
 	int ch, nargs;
 
 	G.port = CTL_DEFAULT_PORT;
-	if ((env = getenv("ERL_EPMD_PORT")) != NULL &&
-	    util_parse_uint(env, 1, 65535, &v) == 0)
+	if ((env = getenv("ERL_EPMD_PORT")) != NULL) {
+		if (util_parse_uint(env, 1, 65535, &v) < 0) {
+			warnx_("ERL_EPMD_PORT: \"%s\" is not a port", env);
+			return EXIT_USAGE;
+		}
 		G.port = (unsigned)v;
+	}
 	G.socket = getenv("EPMDCTL_SOCKET");
 	/* GNU getopt permutes: options may come before or after the words. */
 	while ((ch = getopt_long(argc, argv, "s:jH:p:hV", longopts, NULL)) !=
@@ -1195,10 +1305,14 @@ main(int argc, char **argv)
 		warnx_("--host applies to names and lookup only");
 		return EXIT_USAGE;
 	}
-	if (G.socket != NULL)
-		util_strlcpy(G.path, G.socket, sizeof(G.path));
-	else if (ctlproto_default_path((uint16_t)G.port, (unsigned)geteuid(),
-		     getenv("XDG_RUNTIME_DIR"), G.path, sizeof(G.path)) < 0) {
+	if (G.socket != NULL) {
+		if (util_strlcpy(G.path, G.socket, sizeof(G.path)) >=
+		    sizeof(G.path)) {
+			warnx_("%s: socket path too long (at most %zu bytes)",
+			    G.socket, sizeof(G.path) - 1);
+			return EXIT_USAGE;
+		}
+	} else if (default_socket() < 0) {
 		warnx_("the default control socket path is too long");
 		return EXIT_USAGE;
 	}

@@ -23,6 +23,7 @@ struct registry {
 	size_t old_keep;
 	uint64_t k0, k1;
 	struct registry_stats stats;
+	uint64_t next_id;
 	registry_observer_fn *observer;
 	void *observer_arg;
 };
@@ -105,6 +106,7 @@ registry_new(size_t old_keep, const uint8_t key[REGISTRY_KEY_SIZE])
 	TAILQ_INIT(&reg->active);
 	TAILQ_INIT(&reg->old);
 	reg->old_keep = old_keep;
+	reg->next_id = 1;
 	reg->k0 = le64(key);
 	reg->k1 = le64(key + 8);
 	return reg;
@@ -233,6 +235,35 @@ forget_old(struct registry *reg, struct node *o)
 	free(o);
 }
 
+/* A new record for e (not linked anywhere). */
+static struct node *
+node_new(const struct registry_entry *e, uint64_t hash)
+{
+	struct node *n = malloc(sizeof(*n) + e->nlen + e->elen);
+
+	if (n == NULL)
+		return NULL;
+	memset(n, 0, sizeof(*n));
+	n->hash = hash;
+	n->owner = e->owner;
+	n->uid = e->uid;
+	n->inode = e->inode;
+	n->fd = e->fd;
+	n->peer = e->peer;
+	n->port = e->port;
+	n->type = e->type;
+	n->proto = e->proto;
+	n->hv = e->hv;
+	n->lv = e->lv;
+	n->nlen = (uint16_t)e->nlen;
+	n->elen = (uint16_t)e->elen;
+	if (e->nlen > 0)
+		memcpy(n->data, e->name, e->nlen);
+	if (e->elen > 0)
+		memcpy(n->data + e->nlen, e->extra, e->elen);
+	return n;
+}
+
 int
 registry_register(struct registry *reg, const struct registry_entry *e,
     int64_t now, struct node **ret)
@@ -247,7 +278,7 @@ registry_register(struct registry *reg, const struct registry_entry *e,
 	prev = find(reg, e->name, e->nlen, hash);
 	if (prev != NULL && prev->active)
 		return -EEXIST;
-	n = malloc(sizeof(*n) + e->nlen + e->elen);
+	n = node_new(e, hash);
 	if (n == NULL)
 		return -ENOMEM;
 
@@ -263,27 +294,10 @@ registry_register(struct registry *reg, const struct registry_entry *e,
 	} else
 		cr = bump((uint32_t)now);
 
-	memset(n, 0, sizeof(*n));
-	n->hash = hash;
-	n->owner = e->owner;
 	n->registered_at = now;
 	n->cr = cr;
-	n->uid = e->uid;
-	n->inode = e->inode;
-	n->fd = e->fd;
-	n->peer = e->peer;
-	n->port = e->port;
-	n->type = e->type;
-	n->proto = e->proto;
-	n->hv = e->hv;
-	n->lv = e->lv;
-	n->nlen = (uint16_t)e->nlen;
-	n->elen = (uint16_t)e->elen;
+	n->id = reg->next_id++;
 	n->active = true;
-	if (e->nlen > 0)
-		memcpy(n->data, e->name, e->nlen);
-	if (e->elen > 0)
-		memcpy(n->data + e->nlen, e->extra, e->elen);
 	hash_link(reg, n);
 	TAILQ_INSERT_HEAD(&reg->active, n, link);
 	reg->stats.active++;
@@ -293,6 +307,76 @@ registry_register(struct registry *reg, const struct registry_entry *e,
 		    REGISTRY_CLOSED);
 	*ret = n;
 	return 0;
+}
+
+int
+registry_restore(struct registry *reg, const struct registry_entry *e,
+    bool active, uint32_t cr, int64_t registered_at, int64_t unregistered_at,
+    uint64_t id, struct node **ret)
+{
+	struct node *n, *prev;
+	uint64_t hash;
+
+	if (e->nlen > UINT16_MAX || e->elen > UINT16_MAX)
+		return -EINVAL;
+	hash = siphash(reg->k0, reg->k1, e->name, e->nlen);
+	prev = find(reg, e->name, e->nlen, hash);
+	if (prev != NULL && (prev->active || !active))
+		return -EEXIST;
+	n = node_new(e, hash);
+	if (n == NULL)
+		return -ENOMEM;
+	/* As registry_register would have: the old record is used up. */
+	if (active && prev != NULL)
+		forget_old(reg, prev);
+	else if (active && reg->stats.old > reg->old_keep)
+		forget_old(reg, TAILQ_FIRST(&reg->old));
+	n->cr = cr;
+	n->registered_at = registered_at;
+	n->unregistered_at = unregistered_at;
+	n->id = id;
+	n->active = active;
+	hash_link(reg, n);
+	if (active) {
+		TAILQ_INSERT_HEAD(&reg->active, n, link);
+		reg->stats.active++;
+	} else {
+		n->owner = NULL;
+		TAILQ_INSERT_TAIL(&reg->old, n, link);
+		reg->stats.old++;
+	}
+	if (id >= reg->next_id)
+		reg->next_id = id + 1;
+	if (ret != NULL)
+		*ret = n;
+	return 0;
+}
+
+void
+registry_set_owner(struct registry *reg, struct node *n, void *owner, int fd)
+{
+	(void)reg;
+	n->owner = owner;
+	n->fd = fd;
+}
+
+uint64_t
+registry_next_id(const struct registry *reg)
+{
+	return reg->next_id;
+}
+
+size_t
+registry_old_keep(const struct registry *reg)
+{
+	return reg->old_keep;
+}
+
+void
+registry_set_next_id(struct registry *reg, uint64_t next)
+{
+	if (next > reg->next_id)
+		reg->next_id = next;
 }
 
 void
@@ -313,6 +397,20 @@ registry_unregister(struct registry *reg, struct node *n,
 	if (reg->observer != NULL)
 		reg->observer(reg->observer_arg, n, REGISTRY_UNREGISTERED,
 		    reason);
+}
+
+const char *
+registry_reason_name(enum registry_reason r)
+{
+	static const char *const names[REGISTRY_REASON_COUNT] = {
+		[REGISTRY_CLOSED] = "closed",
+		[REGISTRY_STRAY] = "stray_data",
+		[REGISTRY_STOPPED] = "stopped",
+		[REGISTRY_SHUTDOWN] = "shutdown",
+		[REGISTRY_ERROR] = "write_error",
+	};
+
+	return (unsigned)r < REGISTRY_REASON_COUNT ? names[r] : "unknown";
 }
 
 uint32_t
@@ -337,6 +435,18 @@ struct node *
 registry_next(const struct node *n)
 {
 	return TAILQ_NEXT(n, link);
+}
+
+struct node *
+registry_last_active(const struct registry *reg)
+{
+	return TAILQ_LAST(&reg->active, node_list);
+}
+
+struct node *
+registry_prev_active(const struct node *n)
+{
+	return TAILQ_PREV(n, node_list, link);
 }
 
 void

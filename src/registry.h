@@ -61,6 +61,7 @@ struct node {
 	struct node *hnext;
 	TAILQ_ENTRY(node) link;
 	uint64_t hash;
+	uint64_t id;		/* unique per registration, never reused */
 	void *owner;		/* holder's token while active, else NULL */
 	int64_t registered_at;	/* caller's clock, seconds */
 	int64_t unregistered_at;
@@ -145,6 +146,9 @@ int registry_register(struct registry *reg, const struct registry_entry *e,
 void registry_unregister(struct registry *reg, struct node *n,
     enum registry_reason reason, int64_t now);
 
+/* Name of a reason ("closed", "stray_data"...), for logs and clients. */
+const char *registry_reason_name(enum registry_reason r);
+
 /* The creation to report: cr for hv >= 6, else cr % 3 + 1 (1..3). */
 uint32_t registry_creation(const struct node *n);
 
@@ -152,6 +156,35 @@ uint32_t registry_creation(const struct node *n);
 struct node *registry_first_active(const struct registry *reg);
 struct node *registry_first_old(const struct registry *reg);
 struct node *registry_next(const struct node *n);
+/* Active oldest first (for saving in registration order). */
+struct node *registry_last_active(const struct registry *reg);
+struct node *registry_prev_active(const struct node *n);
+
+/*
+ * Saving and restoring (across a restart).  Ids count up from 1; a
+ * restored registry continues from the saved next id.
+ */
+uint64_t registry_next_id(const struct registry *reg);
+size_t registry_old_keep(const struct registry *reg);
+void registry_set_next_id(struct registry *reg, uint64_t next);
+
+/*
+ * Put back a saved record without telling the observer: an active one
+ * (as the newest registration, with owner e->owner; like
+ * registry_register it uses up an old record of the same name, or
+ * recycles the oldest one past old_keep) or an old one (as the most
+ * recently unregistered).  The creation counter, times and id are the
+ * saved ones.  Returns 0 and the record in *ret (may be NULL), -EEXIST
+ * if the name is active (or known at all, for an old one), -EINVAL,
+ * -ENOMEM.
+ */
+int registry_restore(struct registry *reg, const struct registry_entry *e,
+    bool active, uint32_t cr, int64_t registered_at, int64_t unregistered_at,
+    uint64_t id, struct node **ret);
+
+/* Give an active record its (new) holder after a restart. */
+void registry_set_owner(struct registry *reg, struct node *n, void *owner,
+    int fd);
 
 void registry_get_stats(const struct registry *reg,
     struct registry_stats *ret);
