@@ -3,7 +3,8 @@
 #   make                 build src/epmdd
 #   make run             run the daemon in the foreground on port 4369
 #   make check           unit and integration tests (SANITIZE=1: ASan+UBSan)
-#   make install         PREFIX, DESTDIR, SBINDIR, BINDIR, MANDIR
+#   make install         PREFIX, DESTDIR, SBINDIR, BINDIR, MANDIR,
+#                        SYSTEMDUNITDIR, SYSUSERSDIR, DOCDIR, BASHCOMPDIR
 #
 # `run` and `check` first install missing Debian packages when run as
 # root (`make deps`), or name them otherwise.
@@ -12,6 +13,10 @@ PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DOCDIR    ?= $(PREFIX)/share/doc/epmdd
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR   ?=
 
 CC        ?= cc
@@ -25,7 +30,7 @@ VERSION := $(shell cat VERSION)$(shell git rev-parse --short HEAD 2>/dev/null | 
 
 # Debian 12 packages: to build, and to run the tests.
 DEB_BUILD := gcc make pkg-config libuv1-dev libsystemd-dev check
-DEB_TEST  := erlang-base python3 iproute2 procps
+DEB_TEST  := erlang-base python3 iproute2 procps systemd mandoc
 
 WARN := -std=gnu11 -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual \
 	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
@@ -52,13 +57,15 @@ UV_CFLAGS   = $(shell $(PKG_CONFIG) --cflags libuv 2>/dev/null)
 UV_LIBS     = $(shell $(PKG_CONFIG) --libs libuv 2>/dev/null)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS  = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+SD_CFLAGS   = $(shell $(PKG_CONFIG) --cflags libsystemd 2>/dev/null)
+SD_LIBS     = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null)
 
 ALL_CFLAGS = $(WARN) $(HARDEN) -D_GNU_SOURCE -Isrc $(UV_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
 # The pure core: no libuv, no libsystemd, no sockets (unit tests link it).
 CORE := util buf codec registry dispatch options ctlproto log
-DAEMON := $(CORE) net sockdiag ctl client main
+DAEMON := $(CORE) net sockdiag ctl sysd daemon client main
 CLI := util buf codec ctlproto client epmdctl
 UNIT := check_main check_buf check_codec check_registry check_dispatch \
 	check_options check_ctlproto unit_util
@@ -87,8 +94,10 @@ $(B)/.version: FORCE
 	@mkdir -p $(@D)
 	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
 
-$(B)/main.o $(B)/epmdctl.o: $(B)/.version
-$(B)/main.o $(B)/epmdctl.o: VERSION_DEF = -DEPMDD_VERSION='"$(VERSION)"'
+$(B)/main.o $(B)/daemon.o $(B)/epmdctl.o: $(B)/.version
+$(B)/main.o $(B)/daemon.o $(B)/epmdctl.o: VERSION_DEF = -DEPMDD_VERSION='"$(VERSION)"'
+# Only sysd.c includes libsystemd's headers.
+$(B)/sysd.o: VERSION_DEF = $(SD_CFLAGS)
 
 $(B)/%.o: src/%.c $(B)/.flags
 	@mkdir -p $(@D)
@@ -100,7 +109,8 @@ $(B)/tests/%.o: tests/unit/%.c $(B)/.flags
 		-MMD -MP -c -o $@ $<
 
 $(EPMDD): $(DAEMON_OBJS)
-	$(CC) $(ALL_CFLAGS) -o $@ $(DAEMON_OBJS) $(ALL_LDFLAGS) $(UV_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(DAEMON_OBJS) $(ALL_LDFLAGS) $(UV_LIBS) \
+		$(SD_LIBS)
 
 # epmdctl links no libuv and no libsystemd.
 $(EPMDCTL): $(CLI_OBJS)
@@ -110,9 +120,11 @@ $(UNIT_BIN): $(UNIT_OBJS) $(CORE_OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJS) $(CORE_OBJS) $(ALL_LDFLAGS) \
 		$(CHECK_LIBS)
 
-deps:
+# install_debs PACKAGES: apt-get install what is missing (as root), or
+# name it.
+define install_debs
 	@missing=""; \
-	for p in $(DEB_BUILD) $(DEB_TEST); do \
+	for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 			grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
@@ -127,6 +139,10 @@ deps:
 		echo "deps: install them with: sudo apt-get install$$missing" >&2; \
 		exit 1; \
 	fi
+endef
+
+deps:
+	$(call install_debs,$(DEB_BUILD) $(DEB_TEST))
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -152,24 +168,45 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr -Isrc src
 
-BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# The service names the daemon by its installed path.
+build/epmdd.service: systemd/epmdd.service.in FORCE
+	@mkdir -p $(@D)
+	@sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/epmdd.service.in >$@.tmp
+	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
 
-install: $(EPMDD) $(EPMDCTL)
+install: $(EPMDD) $(EPMDCTL) build/epmdd.service
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(BASHCOMPDIR)
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)/systemd
 	install -m 755 $(EPMDD) $(DESTDIR)$(SBINDIR)/epmdd
 	install -m 755 $(EPMDCTL) $(DESTDIR)$(BINDIR)/epmdctl
 	install -m 644 man/epmdd.8 $(DESTDIR)$(MANDIR)/man8/epmdd.8
 	install -m 644 man/epmdctl.1 $(DESTDIR)$(MANDIR)/man1/epmdctl.1
 	install -m 644 contrib/epmdctl.bash-completion \
 		$(DESTDIR)$(BASHCOMPDIR)/epmdctl
+	install -m 644 systemd/epmdd.socket build/epmdd.service \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 644 systemd/epmdd.sysusers \
+		$(DESTDIR)$(SYSUSERSDIR)/epmdd.conf
+	install -m 644 contrib/systemd/README \
+		contrib/systemd/loopback-only.conf \
+		contrib/systemd/cluster-address.conf \
+		contrib/systemd/cluster-firewall.conf \
+		$(DESTDIR)$(DOCDIR)/systemd/
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/epmdd $(DESTDIR)$(BINDIR)/epmdctl \
 		$(DESTDIR)$(MANDIR)/man8/epmdd.8 \
 		$(DESTDIR)$(MANDIR)/man1/epmdctl.1 \
-		$(DESTDIR)$(BASHCOMPDIR)/epmdctl
+		$(DESTDIR)$(BASHCOMPDIR)/epmdctl \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/epmdd.socket \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/epmdd.service \
+		$(DESTDIR)$(SYSUSERSDIR)/epmdd.conf \
+		$(DESTDIR)$(DOCDIR)/systemd/README \
+		$(DESTDIR)$(DOCDIR)/systemd/loopback-only.conf \
+		$(DESTDIR)$(DOCDIR)/systemd/cluster-address.conf \
+		$(DESTDIR)$(DOCDIR)/systemd/cluster-firewall.conf
 
 clean:
 	rm -rf build src/epmdd src/epmdctl

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * daemon: the server's life: start-up in order (logging, -daemon,
+ * sockets from systemd or bound here, registry, control socket, signals,
+ * watchdog, READY), the event loop, what happens on each registry event
+ * (log, watchers, STATUS), and a teardown that closes every handle.
+ */
+#ifndef EPMDD_DAEMON_H
+#define EPMDD_DAEMON_H
+
+#include "options.h"
+
+/* Seconds between two STATUS= updates at most. */
+#define DAEMON_STATUS_INTERVAL 1
+
+/*
+ * Run the daemon with options o until it is stopped.  Returns the exit
+ * status; start-up failures exit(1) from here.
+ */
+int daemon_run(const struct options *o, const char *prog);
+
+#endif

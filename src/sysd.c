@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * sysd: thin wrappers over libsystemd's sd-daemon and sd-journal.
+ * Sockets are told apart by what they are (sd_is_socket_*), never by
+ * their order or by a name alone: one .socket unit gives all of its
+ * sockets the same FileDescriptorName=.
+ */
+#include "sysd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
+
+#include "util.h"
+
+static enum sysd_fd_kind
+classify(int fd, int *family)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	*family = 0;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		*family = ss.ss_family;
+	if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0) > 0)
+		return SYSD_TCP_LISTENER;
+	if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) > 0)
+		return SYSD_UNIX_LISTENER;
+	if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 0, 0) > 0)
+		return SYSD_TCP_CONNECTED;
+	return SYSD_OTHER;
+}
+
+int
+sysd_listen_fds(struct sysd_fd **ret)
+{
+	struct sysd_fd *fds;
+	char **names = NULL;
+	int n, i;
+
+	*ret = NULL;
+	n = sd_listen_fds_with_names(1, &names);
+	if (n <= 0) {
+		if (names != NULL) {
+			for (i = 0; names[i] != NULL; i++)
+				free(names[i]);
+			free(names);
+		}
+		return n;
+	}
+	fds = calloc((size_t)n, sizeof(*fds));
+	if (fds == NULL) {
+		for (i = 0; names != NULL && names[i] != NULL; i++)
+			free(names[i]);
+		free(names);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		fds[i].fd = SD_LISTEN_FDS_START + i;
+		fds[i].kind = classify(fds[i].fd, &fds[i].family);
+		if (names != NULL && names[i] != NULL &&
+		    strcmp(names[i], "unknown") != 0)
+			util_strlcpy(fds[i].name, names[i],
+			    sizeof(fds[i].name));
+	}
+	for (i = 0; names != NULL && names[i] != NULL; i++)
+		free(names[i]);
+	free(names);
+	*ret = fds;
+	return n;
+}
+
+bool
+sysd_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return dev == (unsigned long long)st.st_dev &&
+	    ino == (unsigned long long)st.st_ino;
+}
+
+/* Fields beyond MESSAGE, PRIORITY and SYSLOG_IDENTIFIER. */
+#define SYSD_MAX_FIELDS 16
+
+void
+sysd_journal_sink(void *arg, int priority, const char *msg,
+    const struct log_field *fields, size_t nfields)
+{
+	const char *ident = program_invocation_short_name;
+	struct iovec iov[3 + SYSD_MAX_FIELDS];
+	char buf[3 + SYSD_MAX_FIELDS][LOG_MAX_LINE + 32];
+	size_t n = 0, i;
+
+	(void)arg;
+	snprintf(buf[n], sizeof(buf[n]), "MESSAGE=%s", msg);
+	n++;
+	snprintf(buf[n], sizeof(buf[n]), "PRIORITY=%d", priority);
+	n++;
+	snprintf(buf[n], sizeof(buf[n]), "SYSLOG_IDENTIFIER=%s", ident);
+	n++;
+	for (i = 0; i < nfields && i < SYSD_MAX_FIELDS; i++, n++)
+		snprintf(buf[n], sizeof(buf[n]), "%s=%s", fields[i].key,
+		    fields[i].value);
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = buf[i];
+		iov[i].iov_len = strlen(buf[i]);
+	}
+	if (sd_journal_sendv(iov, (int)n) < 0)
+		fprintf(stderr, "<%d>%s\n", priority, msg);
+}
+
+static void
+notify(const char *msg)
+{
+	/* 0 (not under systemd) and errors are both not worth a log line. */
+	(void)sd_notify(0, msg);
+}
+
+void
+sysd_notify_ready(const char *status)
+{
+	char msg[1200];
+
+	snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%ld%s%s", (long)getpid(),
+	    status != NULL ? "\nSTATUS=" : "", status != NULL ? status : "");
+	notify(msg);
+}
+
+void
+sysd_notify_status(const char *status)
+{
+	char msg[1200];
+
+	snprintf(msg, sizeof(msg), "STATUS=%s", status);
+	notify(msg);
+}
+
+void
+sysd_notify_stopping(void)
+{
+	notify("STOPPING=1\nSTATUS=Stopping.");
+}
+
+void
+sysd_notify_watchdog(void)
+{
+	notify("WATCHDOG=1");
+}
+
+void
+sysd_notify_mainpid(pid_t pid)
+{
+	char msg[64];
+
+	snprintf(msg, sizeof(msg), "MAINPID=%ld", (long)pid);
+	notify(msg);
+}
+
+uint64_t
+sysd_watchdog_usec(void)
+{
+	uint64_t usec = 0;
+
+	if (sd_watchdog_enabled(0, &usec) > 0)
+		return usec;
+	return 0;
+}

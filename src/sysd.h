@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * sysd: everything epmdd asks of systemd, and the only file that
+ * includes <systemd/...>: the sockets passed by socket activation (and
+ * their names), sd_notify messages (READY, STATUS, STOPPING, WATCHDOG,
+ * MAINPID), the watchdog interval, and a log sink that writes structured
+ * journal records.  Every call is harmless outside systemd.
+ */
+#ifndef EPMDD_SYSD_H
+#define EPMDD_SYSD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "log.h"
+
+enum sysd_fd_kind {
+	SYSD_TCP_LISTENER,  /* a listening TCP socket (IPv4, IPv6, dual) */
+	SYSD_UNIX_LISTENER, /* a listening AF_UNIX stream socket */
+	SYSD_TCP_CONNECTED, /* a connected TCP socket */
+	SYSD_OTHER,	    /* anything else (a memfd, a datagram socket) */
+};
+
+struct sysd_fd {
+	int fd;
+	enum sysd_fd_kind kind;
+	int family;	/* AF_INET, AF_INET6, AF_UNIX or 0 */
+	char name[256]; /* LISTEN_FDNAMES entry, "" if none */
+};
+
+/*
+ * Take the descriptors passed with LISTEN_FDS (and LISTEN_FDNAMES) for
+ * this process, classified; the variables are unset so that children do
+ * not see them.  Returns the number of descriptors (0 if none were
+ * passed; *ret is then NULL) with a malloc'd array in *ret, or a
+ * negative errno.
+ */
+int sysd_listen_fds(struct sysd_fd **ret);
+
+/* Is stderr connected to the journal (JOURNAL_STREAM matches)? */
+bool sysd_stderr_is_journal(void);
+
+/*
+ * A log sink writing native journal records (MESSAGE, PRIORITY,
+ * SYSLOG_IDENTIFIER (the program's name) and the fields given); falls
+ * back to "<N>" lines on stderr if the journal cannot be reached.
+ * Install with log_set_sink(sysd_journal_sink, NULL).
+ */
+void sysd_journal_sink(void *arg, int priority, const char *msg,
+    const struct log_field *fields, size_t nfields);
+
+/*
+ * sd_notify messages; each returns nothing and is silent when there is
+ * no NOTIFY_SOCKET.  status may be NULL.
+ */
+void sysd_notify_ready(const char *status);
+void sysd_notify_status(const char *status);
+void sysd_notify_stopping(void);
+void sysd_notify_watchdog(void);
+void sysd_notify_mainpid(pid_t pid);
+
+/* The watchdog interval in microseconds, or 0 when it is off. */
+uint64_t sysd_watchdog_usec(void);
+
+#endif
