@@ -31,6 +31,7 @@ VERSION := $(shell cat VERSION)$(shell git rev-parse --short HEAD 2>/dev/null | 
 # Debian 12 packages: to build, and to run the tests.
 DEB_BUILD := gcc make pkg-config libuv1-dev libsystemd-dev check
 DEB_TEST  := erlang-base python3 iproute2 procps systemd mandoc
+DEB_FUZZ  := clang libclang-rt-14-dev
 
 WARN := -std=gnu11 -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual \
 	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
@@ -64,11 +65,11 @@ ALL_CFLAGS = $(WARN) $(HARDEN) -D_GNU_SOURCE -Isrc $(UV_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
 # The pure core: no libuv, no libsystemd, no sockets (unit tests link it).
-CORE := util buf codec registry dispatch options ctlproto log
+CORE := util buf codec registry dispatch options ctlproto state log
 DAEMON := $(CORE) net sockdiag ctl sysd daemon client main
 CLI := util buf codec ctlproto client epmdctl
 UNIT := check_main check_buf check_codec check_registry check_dispatch \
-	check_options check_ctlproto unit_util
+	check_options check_ctlproto check_state unit_util
 
 CORE_OBJS   := $(CORE:%=$(B)/%.o)
 DAEMON_OBJS := $(DAEMON:%=$(B)/%.o)
@@ -79,8 +80,8 @@ EPMDD := $(BIN)/epmdd
 EPMDCTL := $(BIN)/epmdctl
 UNIT_BIN := $(B)/unit-tests
 
-.PHONY: all deps run check check-unit check-integration check-valgrind \
-	lint install uninstall clean FORCE
+.PHONY: all deps deps-fuzz run check check-unit check-integration check-valgrind \
+	lint install uninstall clean fuzz FORCE
 
 all: $(EPMDD) $(EPMDCTL)
 
@@ -143,6 +144,9 @@ endef
 
 deps:
 	$(call install_debs,$(DEB_BUILD) $(DEB_TEST))
+
+deps-fuzz:
+	$(call install_debs,$(DEB_FUZZ))
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -207,6 +211,35 @@ uninstall:
 		$(DESTDIR)$(DOCDIR)/systemd/loopback-only.conf \
 		$(DESTDIR)$(DOCDIR)/systemd/cluster-address.conf \
 		$(DESTDIR)$(DOCDIR)/systemd/cluster-firewall.conf
+
+# libFuzzer targets (clang): FUZZ_SECONDS each, seeds from tests/data.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -D_GNU_SOURCE -Isrc
+FUZZ_CODEC_SRC := tests/fuzz/fuzz_codec.c src/codec.c src/dispatch.c \
+	src/registry.c src/buf.c src/util.c
+FUZZ_CTL_SRC := tests/fuzz/fuzz_ctlproto.c src/ctlproto.c src/buf.c \
+	src/util.c
+
+build/fuzz/fuzz_codec: $(FUZZ_CODEC_SRC) $(wildcard src/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_CODEC_SRC)
+
+build/fuzz/fuzz_ctlproto: $(FUZZ_CTL_SRC) $(wildcard src/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_CTL_SRC)
+
+fuzz: build/fuzz/fuzz_codec build/fuzz/fuzz_ctlproto
+	rm -rf build/fuzz/seeds
+	python3 tests/fuzz/seeds.py tests/data build/fuzz/seeds
+	mkdir -p build/fuzz/corpus/codec build/fuzz/corpus/ctlproto
+	build/fuzz/fuzz_codec -max_total_time=$(FUZZ_SECONDS) \
+		-print_final_stats=1 build/fuzz/corpus/codec \
+		build/fuzz/seeds/codec tests/fuzz/regressions/codec
+	build/fuzz/fuzz_ctlproto -max_total_time=$(FUZZ_SECONDS) \
+		-print_final_stats=1 build/fuzz/corpus/ctlproto \
+		build/fuzz/seeds/ctlproto tests/fuzz/regressions/ctlproto
 
 clean:
 	rm -rf build src/epmdd src/epmdctl

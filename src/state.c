@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * state: encoding and loading of the saved registry.  Loading replays
+ * the records into a scratch registry first, checking every field as
+ * ALIVE2 would and every journal step for consistency, and only copies
+ * the result into the caller's registry when all of it is sound.
+ *
+ * Blob:    magic[8] version:u32 flags:u32 next_id:u64 crc32:u32
+ *          reserved:u32   (crc32 covers the 24 bytes before it)
+ * Record:  len:u32 crc32:u32 | type:u8 payload   (len and crc cover
+ *          type and payload)
+ * REGISTERED: id:u64 cr:u32 registered_at:i64 uid:u32 inode:u64
+ *          family:u8 addr:16 peer_port:u16 port:u16 type:u8 proto:u8
+ *          hv:u16 lv:u16 fd:i32 nlen:u16 name elen:u16 extra
+ * UNREGISTERED: id:u64 when:i64
+ * OLD:     cr:u32 unregistered_at:i64 port:u16 fd:i32 nlen:u16 name
+ */
+#include "state.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "util.h"
+
+#define RECORD_HEADER 8
+
+uint32_t
+state_crc32(const uint8_t *p, size_t len)
+{
+	uint32_t crc = 0xffffffffu;
+	size_t i;
+	int k;
+
+	for (i = 0; i < len; i++) {
+		crc ^= p[i];
+		for (k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0xedb88320u & (0u - (crc & 1)));
+	}
+	return ~crc;
+}
+
+int
+state_put_header(struct wbuf *w, uint64_t next_id)
+{
+	size_t start = w->len;
+	int r = 0;
+
+	r |= buf_put_bytes(w, STATE_MAGIC, 8);
+	r |= buf_put_u32(w, STATE_VERSION);
+	r |= buf_put_u32(w, 0);
+	r |= buf_put_u64(w, next_id);
+	if (r == 0)
+		r |= buf_put_u32(w, state_crc32(w->p + start, 24));
+	r |= buf_put_u32(w, 0);
+	if (r != 0) {
+		w->len = start;
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+/* Start a record: room for len and crc, then the type. */
+static int
+record_begin(struct wbuf *w, uint8_t type, size_t *ret_start)
+{
+	size_t start = w->len;
+
+	if (buf_put_u32(w, 0) < 0 || buf_put_u32(w, 0) < 0 ||
+	    buf_put_u8(w, type) < 0) {
+		w->len = start;
+		return -ENOBUFS;
+	}
+	*ret_start = start;
+	return 0;
+}
+
+static int
+record_end(struct wbuf *w, size_t start, int r)
+{
+	size_t body = w->len - start - RECORD_HEADER;
+	uint32_t crc;
+	uint8_t *h = w->p + start;
+
+	if (r != 0) {
+		w->len = start;
+		return -ENOBUFS;
+	}
+	crc = state_crc32(w->p + start + RECORD_HEADER, body);
+	h[0] = (uint8_t)(body >> 24);
+	h[1] = (uint8_t)(body >> 16);
+	h[2] = (uint8_t)(body >> 8);
+	h[3] = (uint8_t)body;
+	h[4] = (uint8_t)(crc >> 24);
+	h[5] = (uint8_t)(crc >> 16);
+	h[6] = (uint8_t)(crc >> 8);
+	h[7] = (uint8_t)crc;
+	return 0;
+}
+
+int
+state_put_registered(struct wbuf *w, const struct node *n)
+{
+	size_t start;
+	int r = 0;
+
+	if (record_begin(w, STATE_REGISTERED, &start) < 0)
+		return -ENOBUFS;
+	r |= buf_put_u64(w, n->id);
+	r |= buf_put_u32(w, n->cr);
+	r |= buf_put_u64(w, (uint64_t)n->registered_at);
+	r |= buf_put_u32(w, n->uid);
+	r |= buf_put_u64(w, n->inode);
+	r |= buf_put_u8(w, n->peer.family);
+	r |= buf_put_bytes(w, n->peer.addr, 16);
+	r |= buf_put_u16(w, n->peer.port);
+	r |= buf_put_u16(w, n->port);
+	r |= buf_put_u8(w, n->type);
+	r |= buf_put_u8(w, n->proto);
+	r |= buf_put_u16(w, n->hv);
+	r |= buf_put_u16(w, n->lv);
+	r |= buf_put_u32(w, (uint32_t)n->fd);
+	r |= buf_put_u16(w, n->nlen);
+	r |= buf_put_bytes(w, n->data, n->nlen);
+	r |= buf_put_u16(w, n->elen);
+	r |= buf_put_bytes(w, n->data + n->nlen, n->elen);
+	return record_end(w, start, r);
+}
+
+int
+state_put_unregistered(struct wbuf *w, uint64_t id, int64_t when)
+{
+	size_t start;
+	int r = 0;
+
+	if (record_begin(w, STATE_UNREGISTERED, &start) < 0)
+		return -ENOBUFS;
+	r |= buf_put_u64(w, id);
+	r |= buf_put_u64(w, (uint64_t)when);
+	return record_end(w, start, r);
+}
+
+int
+state_put_old(struct wbuf *w, const struct node *n)
+{
+	size_t start;
+	int r = 0;
+
+	if (record_begin(w, STATE_OLD, &start) < 0)
+		return -ENOBUFS;
+	r |= buf_put_u32(w, n->cr);
+	r |= buf_put_u64(w, (uint64_t)n->unregistered_at);
+	r |= buf_put_u16(w, n->port);
+	r |= buf_put_u32(w, (uint32_t)n->fd);
+	r |= buf_put_u16(w, n->nlen);
+	r |= buf_put_bytes(w, n->data, n->nlen);
+	return record_end(w, start, r);
+}
+
+int
+state_put_snapshot(struct wbuf *w, const struct registry *reg)
+{
+	const struct node *n;
+	int r;
+
+	if ((r = state_put_header(w, registry_next_id(reg))) < 0)
+		return r;
+	/*
+	 * Registrations first, oldest first, so that replaying them meets
+	 * no old names (no recycling) and rebuilds the NAMES order.
+	 */
+	for (n = registry_last_active(reg); n != NULL;
+	     n = registry_prev_active(n))
+		if ((r = state_put_registered(w, n)) < 0)
+			return r;
+	for (n = registry_first_old(reg); n != NULL; n = registry_next(n))
+		if ((r = state_put_old(w, n)) < 0)
+			return r;
+	return 0;
+}
+
+/* ---------------------------------------------------------- loading */
+
+/*
+ * id -> active node, for the journal's UNREGISTERED records: open
+ * addressing; an unregistered id's slot becomes a tombstone, since the
+ * node itself may be freed later (recycled or registered again).
+ */
+struct id_index {
+	struct node **slots;
+	size_t cap; /* power of two */
+	size_t used; /* live entries and tombstones */
+};
+
+static struct node tombstone;
+
+static uint64_t
+mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static int
+index_put(struct id_index *ix, struct node *n)
+{
+	size_t i;
+
+	if ((ix->used + 1) * 2 > ix->cap) {
+		struct id_index bigger = { NULL, ix->cap ? ix->cap * 2 : 64,
+			0 };
+		size_t k;
+
+		bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
+		if (bigger.slots == NULL)
+			return -ENOMEM;
+		for (k = 0; k < ix->cap; k++)
+			if (ix->slots[k] != NULL &&
+			    ix->slots[k] != &tombstone &&
+			    index_put(&bigger, ix->slots[k]) < 0) {
+				free(bigger.slots);
+				return -ENOMEM;
+			}
+		free(ix->slots);
+		*ix = bigger;
+	}
+	for (i = mix(n->id) & (ix->cap - 1); ix->slots[i] != NULL;
+	     i = (i + 1) & (ix->cap - 1))
+		;
+	ix->slots[i] = n;
+	ix->used++;
+	return 0;
+}
+
+/* The slot holding this id's node, or NULL. */
+static struct node **
+index_slot(const struct id_index *ix, uint64_t id)
+{
+	size_t i;
+
+	if (ix->cap == 0)
+		return NULL;
+	for (i = mix(id) & (ix->cap - 1); ix->slots[i] != NULL;
+	     i = (i + 1) & (ix->cap - 1))
+		if (ix->slots[i] != &tombstone && ix->slots[i]->id == id)
+			return &ix->slots[i];
+	return NULL;
+}
+
+static struct node *
+index_get(const struct id_index *ix, uint64_t id)
+{
+	struct node **slot = index_slot(ix, id);
+
+	return slot != NULL ? *slot : NULL;
+}
+
+/* A name as ALIVE2 would accept it. */
+static bool
+name_ok(const uint8_t *name, size_t nlen, size_t elen)
+{
+	ssize_t chars;
+
+	if (nlen > CODEC_MAX_NAME_BYTES || elen > CODEC_MAX_EXTRA ||
+	    memchr(name, '\0', nlen) != NULL)
+		return false;
+	chars = codec_utf8_count(name, nlen);
+	return chars >= 0 && chars <= CODEC_MAX_NAME_CHARS;
+}
+
+static int
+load_registered(struct rbuf *b, struct registry *scratch,
+    struct id_index *ix)
+{
+	struct registry_entry e;
+	struct node *n;
+	uint64_t id, at, inode;
+	uint32_t cr, uid, fd;
+	uint16_t nlen, elen;
+	const uint8_t *addr;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	if (buf_get_u64(b, &id) < 0 || buf_get_u32(b, &cr) < 0 ||
+	    buf_get_u64(b, &at) < 0 || buf_get_u32(b, &uid) < 0 ||
+	    buf_get_u64(b, &inode) < 0 || buf_get_u8(b, &e.peer.family) < 0 ||
+	    buf_get_bytes(b, 16, &addr) < 0 ||
+	    buf_get_u16(b, &e.peer.port) < 0 || buf_get_u16(b, &e.port) < 0 ||
+	    buf_get_u8(b, &e.type) < 0 || buf_get_u8(b, &e.proto) < 0 ||
+	    buf_get_u16(b, &e.hv) < 0 || buf_get_u16(b, &e.lv) < 0 ||
+	    buf_get_u32(b, &fd) < 0 || buf_get_u16(b, &nlen) < 0 ||
+	    buf_get_bytes(b, nlen, &e.name) < 0 ||
+	    buf_get_u16(b, &elen) < 0 || buf_get_bytes(b, elen, &e.extra) < 0 ||
+	    rbuf_remaining(b) != 0)
+		return -EBADMSG;
+	if (id == 0 || cr < 4 || (e.peer.family != 0 && e.peer.family != 4 &&
+	    e.peer.family != 6) || !name_ok(e.name, nlen, elen) ||
+	    index_get(ix, id) != NULL)
+		return -EBADMSG;
+	memcpy(e.peer.addr, addr, 16);
+	e.nlen = nlen;
+	e.elen = elen;
+	e.uid = uid;
+	e.inode = inode;
+	e.fd = (int)fd;
+	r = registry_restore(scratch, &e, true, cr, (int64_t)at, 0, id, &n);
+	if (r == -EEXIST)
+		return -EBADMSG; /* a name registered twice at once */
+	if (r < 0)
+		return r;
+	return index_put(ix, n);
+}
+
+static int
+load_unregistered(struct rbuf *b, struct registry *scratch,
+    struct id_index *ix)
+{
+	uint64_t id, when;
+	struct node *n, **slot;
+
+	if (buf_get_u64(b, &id) < 0 || buf_get_u64(b, &when) < 0 ||
+	    rbuf_remaining(b) != 0)
+		return -EBADMSG;
+	slot = index_slot(ix, id);
+	if (slot == NULL)
+		return -EBADMSG;
+	n = *slot;
+	*slot = &tombstone;
+	registry_unregister(scratch, n, REGISTRY_CLOSED, (int64_t)when);
+	return 0;
+}
+
+static int
+load_old(struct rbuf *b, struct registry *scratch)
+{
+	struct registry_entry e;
+	uint64_t when;
+	uint32_t cr, fd;
+	uint16_t nlen;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	if (buf_get_u32(b, &cr) < 0 || buf_get_u64(b, &when) < 0 ||
+	    buf_get_u16(b, &e.port) < 0 || buf_get_u32(b, &fd) < 0 ||
+	    buf_get_u16(b, &nlen) < 0 || buf_get_bytes(b, nlen, &e.name) < 0 ||
+	    rbuf_remaining(b) != 0)
+		return -EBADMSG;
+	if (cr < 4 || !name_ok(e.name, nlen, 0))
+		return -EBADMSG;
+	e.nlen = nlen;
+	e.fd = (int)fd;
+	e.uid = REGISTRY_UID_UNKNOWN;
+	r = registry_restore(scratch, &e, false, cr, 0, (int64_t)when, 0, NULL);
+	return r == -EEXIST ? -EBADMSG : r;
+}
+
+/* Copy a validated scratch registry into reg (empty), in order. */
+static int
+transfer(const struct registry *scratch, struct registry *reg,
+    struct state_summary *sum)
+{
+	const struct node *n;
+	int r;
+
+	for (n = registry_last_active(scratch); n != NULL;
+	     n = registry_prev_active(n)) {
+		struct registry_entry e;
+
+		memset(&e, 0, sizeof(e));
+		e.name = n->data;
+		e.nlen = n->nlen;
+		e.extra = n->data + n->nlen;
+		e.elen = n->elen;
+		e.port = n->port;
+		e.type = n->type;
+		e.proto = n->proto;
+		e.hv = n->hv;
+		e.lv = n->lv;
+		e.fd = n->fd;
+		e.uid = n->uid;
+		e.inode = n->inode;
+		e.peer = n->peer;
+		r = registry_restore(reg, &e, true, n->cr, n->registered_at, 0,
+		    n->id, NULL);
+		if (r < 0)
+			return r;
+		sum->active++;
+	}
+	for (n = registry_first_old(scratch); n != NULL; n = registry_next(n)) {
+		struct registry_entry e;
+
+		memset(&e, 0, sizeof(e));
+		e.name = n->data;
+		e.nlen = n->nlen;
+		e.port = n->port;
+		e.fd = n->fd;
+		e.uid = REGISTRY_UID_UNKNOWN;
+		r = registry_restore(reg, &e, false, n->cr, n->registered_at,
+		    n->unregistered_at, n->id, NULL);
+		if (r < 0)
+			return r;
+		sum->old++;
+	}
+	registry_set_next_id(reg, registry_next_id(scratch));
+	return 0;
+}
+
+int
+state_load(const uint8_t *p, size_t len, struct registry *reg,
+    struct state_summary *ret)
+{
+	static const uint8_t key[REGISTRY_KEY_SIZE] = { 0 };
+	struct state_summary sum;
+	struct registry_stats st;
+	struct id_index ix = { NULL, 0, 0 };
+	struct registry *scratch;
+	struct rbuf b;
+	const uint8_t *magic, *body;
+	uint32_t version, flags, blen, crc, hcrc, reserved;
+	uint64_t next_id;
+	uint8_t type;
+	int r = 0;
+
+	memset(&sum, 0, sizeof(sum));
+	registry_get_stats(reg, &st);
+	if (st.active != 0 || st.old != 0)
+		return -EBUSY;
+	if (len > STATE_MAX_SIZE)
+		return -EMSGSIZE;
+	rbuf_init(&b, p, len);
+	if (buf_get_bytes(&b, 8, &magic) < 0 || buf_get_u32(&b, &version) < 0 ||
+	    buf_get_u32(&b, &flags) < 0 || buf_get_u64(&b, &next_id) < 0 ||
+	    buf_get_u32(&b, &hcrc) < 0 || buf_get_u32(&b, &reserved) < 0)
+		return -EPROTO;
+	if (memcmp(magic, STATE_MAGIC, 8) != 0 || version != STATE_VERSION)
+		return -EPROTO;
+	if (hcrc != state_crc32(p, 24) || flags != 0 || reserved != 0 ||
+	    next_id == 0)
+		return -EBADMSG;
+	/* The scratch recycles old names as reg (and the saver) does. */
+	scratch = registry_new(registry_old_keep(reg), key);
+	if (scratch == NULL)
+		return -ENOMEM;
+	while (rbuf_remaining(&b) > 0) {
+		struct rbuf rec;
+
+		if (rbuf_remaining(&b) < RECORD_HEADER) {
+			sum.torn_tail = true;
+			break;
+		}
+		buf_get_u32(&b, &blen);
+		buf_get_u32(&b, &crc);
+		if (blen == 0 || blen > STATE_MAX_RECORD) {
+			r = -EBADMSG;
+			break;
+		}
+		if (rbuf_remaining(&b) < blen) {
+			/* Cut short while it was appended: a crash. */
+			sum.torn_tail = true;
+			break;
+		}
+		buf_get_bytes(&b, blen, &body);
+		if (state_crc32(body, blen) != crc) {
+			r = -EBADMSG;
+			break;
+		}
+		rbuf_init(&rec, body, blen);
+		buf_get_u8(&rec, &type);
+		if (type == STATE_REGISTERED)
+			r = load_registered(&rec, scratch, &ix);
+		else if (type == STATE_UNREGISTERED)
+			r = load_unregistered(&rec, scratch, &ix);
+		else if (type == STATE_OLD)
+			r = load_old(&rec, scratch);
+		else
+			r = -EBADMSG;
+		if (r < 0)
+			break;
+		sum.records++;
+	}
+	/* Journal records may carry ids past the snapshot's next id. */
+	if (r == 0) {
+		registry_set_next_id(scratch, next_id);
+		r = transfer(scratch, reg, &sum);
+	}
+	free(ix.slots);
+	registry_free(scratch);
+	if (r < 0)
+		return r;
+	*ret = sum;
+	return 0;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * state: the registry as bytes, for a restart.  A versioned header, then
+ * records (each with its length and a CRC-32): a snapshot of old names
+ * and active registrations, and journal records appended as nodes come
+ * and go.  Loading validates everything before it touches the registry;
+ * a foreign or corrupt blob changes nothing.  Pure: no I/O.
+ */
+#ifndef EPMDD_STATE_H
+#define EPMDD_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "registry.h"
+
+#define STATE_MAGIC "EPMDDST\0"
+/* Bump when a record changes layout; older blobs are then refused. */
+#define STATE_VERSION 1
+#define STATE_HEADER_SIZE 32
+/* Largest blob loaded (20000 nodes of the longest names and extras). */
+#define STATE_MAX_SIZE (64u << 20)
+/* Largest record (header of 9 bytes + the longest registration). */
+#define STATE_MAX_RECORD 2200
+
+enum state_record {
+	STATE_REGISTERED = 1,	/* an active registration */
+	STATE_UNREGISTERED = 2, /* a registration ended (by id) */
+	STATE_OLD = 3,		/* a remembered old name */
+};
+
+/* Header for a blob: next registration id to hand out. */
+int state_put_header(struct wbuf *w, uint64_t next_id);
+/* Journal records. */
+int state_put_registered(struct wbuf *w, const struct node *n);
+int state_put_unregistered(struct wbuf *w, uint64_t id, int64_t when);
+int state_put_old(struct wbuf *w, const struct node *n);
+/* A whole snapshot: header, old names (oldest first), registrations. */
+int state_put_snapshot(struct wbuf *w, const struct registry *reg);
+
+struct state_summary {
+	size_t active;	  /* registrations restored, waiting for a holder */
+	size_t old;	  /* old names restored */
+	size_t records;	  /* records read */
+	bool torn_tail;	  /* the last record was cut short (ignored) */
+};
+
+/*
+ * Load a blob into reg, which must be empty.  Restored registrations
+ * are active with no owner (the caller gives them their sockets and
+ * unregisters the rest).  Returns 0, or -EPROTO for a foreign blob
+ * (magic, version), -EBADMSG for a corrupt one (bad CRC, bad record,
+ * inconsistent journal), -EMSGSIZE past STATE_MAX_SIZE, -EBUSY if reg is
+ * not empty, -ENOMEM; on these errors reg is left as it was (except
+ * for -ENOMEM in the final copy).  A last record cut short (a crash
+ * while appending) is ignored, and said so in *ret.
+ */
+int state_load(const uint8_t *p, size_t len, struct registry *reg,
+    struct state_summary *ret);
+
+/* CRC-32 (IEEE 802.3), as the records use it. */
+uint32_t state_crc32(const uint8_t *p, size_t len);
+
+#endif
