@@ -66,7 +66,7 @@ ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
 # The pure core: no libuv, no libsystemd, no sockets (unit tests link it).
 CORE := util buf codec registry dispatch options ctlproto state log
-DAEMON := $(CORE) net sockdiag ctl sysd daemon client main
+DAEMON := $(CORE) net sockdiag ctl sysd persist adopt upgrade daemon client main
 CLI := util buf codec ctlproto client epmdctl
 UNIT := check_main check_buf check_codec check_registry check_dispatch \
 	check_options check_ctlproto check_state unit_util

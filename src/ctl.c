@@ -395,12 +395,21 @@ do_upgrade(struct ctl_client *c, const struct ctl_msg *m)
 	ctlproto_str(m, "path", path, sizeof(path));
 	log_notice("upgrade requested by uid %u (pid %d)%s%s", c->uid,
 	    c->pid, path[0] ? ": " : "", path);
+	/* The new binary is checked first; the switch itself comes later,
+	 * once this answer is out. */
+	r = ctl->cfg.upgrade(ctl->cfg.arg, path[0] ? path : NULL);
+	if (r < 0) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "upgrade refused: %s",
+		    r == -ENOEXEC ? "the new binary does not run"
+				  : strerror(-r));
+		client_error(c, CTL_ERR_INTERNAL, msg, false);
+		return;
+	}
 	ctl->out.len = 0;
 	if (ctlproto_put_empty(&ctl->out, CTL_OK) == 0)
 		client_flush(c);
-	r = ctl->cfg.upgrade(ctl->cfg.arg, path[0] ? path : NULL);
-	if (r < 0)
-		client_error(c, CTL_ERR_INTERNAL, strerror(-r), false);
 }
 
 static const struct {
@@ -749,6 +758,7 @@ ctl_start(uv_loop_t *loop, const struct ctl_config *cfg, struct ctl **ret)
 			    cfg->fd, uv_strerror(r));
 			goto fail;
 		}
+		ctl->unlink_on_stop = cfg->owns_path && ctl->path[0] != '\0';
 	} else {
 		if ((r = make_parent(ctl->path)) < 0) {
 			log_errno(LOG_ERR, r, "control socket directory for %s",
@@ -835,4 +845,19 @@ const char *
 ctl_path(const struct ctl *ctl)
 {
 	return ctl->path;
+}
+
+int
+ctl_listen_fd(const struct ctl *ctl)
+{
+	uv_os_fd_t fd;
+
+	return uv_fileno((const uv_handle_t *)&ctl->server, &fd) == 0 ? fd
+								      : -1;
+}
+
+bool
+ctl_owns_path(const struct ctl *ctl)
+{
+	return ctl->unlink_on_stop;
 }

@@ -43,6 +43,7 @@ typedef int ctl_upgrade_fn(void *arg, const char *path);
 struct ctl_config {
 	const char *path; /* where to bind, or the adopted socket's path */
 	int fd;		  /* an adopted listening socket, or -1 */
+	bool owns_path;	  /* adopted, but ours to remove at exit */
 	int group;	  /* group for the socket file, or -1 */
 	struct registry *reg;
 	struct dispatch_ctx *dctx;
@@ -70,6 +71,11 @@ void ctl_stop(struct ctl *ctl);
 void ctl_free(struct ctl *ctl);
 
 const char *ctl_path(const struct ctl *ctl);
+
+/* The listening socket (to hand over in an upgrade), and whether the
+ * socket file is ours to remove. */
+int ctl_listen_fd(const struct ctl *ctl);
+bool ctl_owns_path(const struct ctl *ctl);
 
 /* Tell watchers about a registry change. */
 void ctl_node_event(struct ctl *ctl, const struct node *n,

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,13 +28,16 @@
 
 #include <uv.h>
 
+#include "adopt.h"
 #include "ctl.h"
 #include "ctlproto.h"
 #include "dispatch.h"
 #include "log.h"
 #include "net.h"
+#include "persist.h"
 #include "registry.h"
 #include "sysd.h"
+#include "upgrade.h"
 #include "util.h"
 
 #ifndef EPMDD_VERSION
@@ -47,6 +51,10 @@ struct daemon {
 	uv_loop_t loop;
 	const struct options *opts;
 	const char *prog;
+	char *const *argv;	/* for an upgrade */
+	char self[PATH_MAX];	/* our binary, as started */
+	char upgrade_to[PATH_MAX];
+	struct persist *persist;
 	struct registry *reg;
 	struct dispatch_ctx dctx;
 	struct net *net;
@@ -56,10 +64,13 @@ struct daemon {
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
 	uv_signal_t sighup;
+	uv_signal_t sigusr2;
 	uv_timer_t status_timer;
 	uv_timer_t watchdog;
 	bool status_dirty;
 	bool stopping;
+	bool upgrading;
+	const char *stop_why;
 	int64_t started;
 };
 
@@ -117,6 +128,10 @@ registry_event_cb(void *arg, const struct node *n, enum registry_event ev,
 	struct log_field f[8];
 	size_t nf = 0;
 
+	if (ev == REGISTRY_REGISTERED)
+		persist_registered(d->persist, n);
+	else
+		persist_unregistered(d->persist, n, reason);
 	ctl_node_event(d->ctl, n, ev, reason);
 	status_changed(d);
 	util_escape(name, sizeof(name), n->data, n->nlen);
@@ -160,6 +175,31 @@ refused_cb(void *arg, const struct dispatch_result *res,
 
 /* ---------------------------------------------------------- stopping */
 
+/* Close every handle; uv_run then returns. */
+static void
+close_all(struct daemon *d)
+{
+	ctl_stop(d->ctl);
+	net_stop(d->net);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
+	uv_close((uv_handle_t *)&d->sigusr2, NULL);
+	uv_close((uv_handle_t *)&d->status_timer, NULL);
+	uv_close((uv_handle_t *)&d->watchdog, NULL);
+}
+
+static void
+drained_cb(void *arg)
+{
+	close_all(arg);
+}
+
+/*
+ * Stop: accept nothing more, answer the requests already in (for at most
+ * DAEMON_DRAIN_TIMEOUT ms), then close everything.  Registrations end
+ * with reason "shutdown", which a service manager's store outlives.
+ */
 static void
 daemon_stop(struct daemon *d, const char *why)
 {
@@ -168,13 +208,116 @@ daemon_stop(struct daemon *d, const char *why)
 	d->stopping = true;
 	log_notice("stopping: %s", why);
 	sysd_notify_stopping();
-	ctl_stop(d->ctl);
-	net_stop(d->net);
-	uv_close((uv_handle_t *)&d->sigterm, NULL);
-	uv_close((uv_handle_t *)&d->sigint, NULL);
-	uv_close((uv_handle_t *)&d->sighup, NULL);
-	uv_close((uv_handle_t *)&d->status_timer, NULL);
-	uv_close((uv_handle_t *)&d->watchdog, NULL);
+	/* During an upgrade's drain, its callback sees d->stopping. */
+	if (!d->upgrading)
+		net_drain(d->net, DAEMON_DRAIN_TIMEOUT, drained_cb, d);
+}
+
+/* ---------------------------------------------------------- upgrade */
+
+/* Everything the next process needs, named, into fds[]. */
+static size_t
+handover_fds(struct daemon *d, struct upgrade_fd **ret)
+{
+	struct registry_stats st;
+	struct upgrade_fd *fds;
+	int tmp[PERSIST_SLOTS + OPTIONS_MAX_LISTEN], *regfd = NULL;
+	uint64_t *ids = NULL;
+	size_t n = 0, i, k, nl, nr = 0, ns = 0;
+
+	registry_get_stats(d->reg, &st);
+	fds = calloc(OPTIONS_MAX_LISTEN + 1 + PERSIST_SLOTS + st.active + 1,
+	    sizeof(*fds));
+	regfd = calloc(st.active + 1, sizeof(*regfd));
+	ids = calloc(st.active + 1, sizeof(*ids));
+	if (fds == NULL || regfd == NULL || ids == NULL) {
+		free(fds);
+		free(regfd);
+		free(ids);
+		return 0;
+	}
+	nl = net_listener_fds(d->net, tmp, OPTIONS_MAX_LISTEN);
+	for (i = 0; i < nl; i++, n++) {
+		fds[n].fd = tmp[i];
+		util_strlcpy(fds[n].name, ADOPT_LISTEN_NAME,
+		    sizeof(fds[n].name));
+	}
+	if (d->ctl != NULL && ctl_listen_fd(d->ctl) >= 0) {
+		fds[n].fd = ctl_listen_fd(d->ctl);
+		util_strlcpy(fds[n].name,
+		    ctl_owns_path(d->ctl) ? ADOPT_CONTROL_OWNED_NAME
+					  : ADOPT_CONTROL_NAME,
+		    sizeof(fds[n].name));
+		n++;
+	}
+	if (persist_handover(d->persist, tmp, &ns) == 0)
+		for (k = 0; k < ns; k++, n++) {
+			fds[n].fd = tmp[k];
+			snprintf(fds[n].name, sizeof(fds[n].name), "%s%zu",
+			    PERSIST_STATE_PREFIX, k);
+		}
+	nr = net_registration_fds(d->net, regfd, ids, st.active);
+	for (k = 0; k < nr; k++, n++) {
+		fds[n].fd = regfd[k];
+		persist_reg_name(ids[k], fds[n].name, sizeof(fds[n].name));
+	}
+	free(regfd);
+	free(ids);
+	*ret = fds;
+	return n;
+}
+
+static void
+upgrade_drained_cb(void *arg)
+{
+	struct daemon *d = arg;
+	struct upgrade_fd *fds = NULL;
+	size_t n;
+	int r;
+
+	if (d->stopping) {
+		/* Asked to stop while draining for the upgrade: stop. */
+		close_all(d);
+		return;
+	}
+	n = handover_fds(d, &fds);
+	log_notice("upgrading: re-executing %s with %zu descriptors",
+	    d->upgrade_to, n);
+	sysd_notify_reloading();
+	r = upgrade_exec(d->upgrade_to, d->argv, fds, n);
+	/* Descriptors may already be shuffled: there is no way back. */
+	log_errno(LOG_ERR, r, "upgrade: cannot execute %s", d->upgrade_to);
+	_exit(1);
+}
+
+/*
+ * Re-execute path (NULL: the binary we were started from) in place,
+ * once it has proved it runs.  Returns 0 when the upgrade is under way.
+ */
+static int
+daemon_upgrade(struct daemon *d, const char *path)
+{
+	int r;
+
+	if (d->stopping || d->upgrading)
+		return -EBUSY;
+	if (path == NULL)
+		path = d->self;
+	if (util_strlcpy(d->upgrade_to, path, sizeof(d->upgrade_to)) >=
+	    sizeof(d->upgrade_to))
+		return -ENAMETOOLONG;
+	if ((r = upgrade_check(d->upgrade_to)) < 0)
+		return r;
+	d->upgrading = true;
+	/* Let requests in progress finish; new ones wait in the backlog. */
+	net_drain(d->net, DAEMON_DRAIN_TIMEOUT, upgrade_drained_cb, d);
+	return 0;
+}
+
+static int
+ctl_upgrade_cb(void *arg, const char *path)
+{
+	return daemon_upgrade(arg, path);
 }
 
 static void
@@ -197,6 +340,11 @@ signal_cb(uv_signal_t *s, int signum)
 	if (signum == SIGHUP) {
 		/* Nothing is reread: options are fixed for the run. */
 		log_notice("SIGHUP received, ignoring");
+		return;
+	}
+	if (signum == SIGUSR2) {
+		log_notice("SIGUSR2 received, upgrading in place");
+		daemon_upgrade(d, NULL);
 		return;
 	}
 	daemon_stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -307,52 +455,12 @@ hash_key(uint8_t key[REGISTRY_KEY_SIZE])
 }
 
 /*
- * Adopt what systemd passed: TCP listeners for EPMD, at most one Unix
- * listener for the control socket.  Anything else is an error.  Returns
- * the control socket's descriptor, or -1.
- */
-static int
-adopt_fds(struct daemon *d, const struct sysd_fd *fds, size_t n)
-{
-	size_t i, tcp = 0;
-	int control = -1;
-
-	for (i = 0; i < n; i++) {
-		switch (fds[i].kind) {
-		case SYSD_TCP_LISTENER:
-			if (net_adopt_listener(d->net, fds[i].fd) < 0)
-				exit(1);
-			tcp++;
-			break;
-		case SYSD_UNIX_LISTENER:
-			if (control >= 0)
-				fatalx("systemd passed more than one Unix "
-				       "socket (fd %d and %d)",
-				    control, fds[i].fd);
-			control = fds[i].fd;
-			break;
-		default:
-			fatalx("systemd passed fd %d%s%s%s, which is neither a "
-			       "listening TCP socket nor a listening Unix "
-			       "stream socket",
-			    fds[i].fd, fds[i].name[0] ? " (\"" : "",
-			    fds[i].name, fds[i].name[0] ? "\")" : "");
-		}
-	}
-	if (tcp == 0)
-		fatalx("systemd passed no listening TCP socket");
-	log_notice("adopted %zu listening socket%s%s from systemd", tcp,
-	    tcp == 1 ? "" : "s", control >= 0 ? " and the control socket" : "");
-	return control;
-}
-
-/*
  * Open the control socket: adopted, the path given, or the default one.
  * An explicit path must work; the default is best effort, except that
  * a live daemon already answering there is always an error.
  */
 static void
-start_control(struct daemon *d, int fd)
+start_control(struct daemon *d, int fd, bool owned)
 {
 	const struct options *o = d->opts;
 	struct sockaddr_un sun;
@@ -363,6 +471,7 @@ start_control(struct daemon *d, int fd)
 
 	memset(&cc, 0, sizeof(cc));
 	cc.fd = fd;
+	cc.owns_path = owned;
 	cc.group = -1;
 	if (fd >= 0) {
 		/* Named by the socket unit; show its path in status. */
@@ -398,6 +507,7 @@ start_control(struct daemon *d, int fd)
 	cc.info.relaxed = o->relaxed;
 	cc.info.packet_timeout = o->packet_timeout;
 	cc.shutdown = ctl_shutdown_cb;
+	cc.upgrade = ctl_upgrade_cb;
 	cc.arg = d;
 	r = ctl_start(&d->loop, &cc, &d->ctl);
 	if (r == 0)
@@ -419,11 +529,27 @@ port_in_use(struct daemon *d)
 			   "exiting",
 		    d->opts->port);
 	net_stop(d->net);
+	uv_close((uv_handle_t *)&d->status_timer, NULL);
+	uv_close((uv_handle_t *)&d->watchdog, NULL);
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	net_free(d->net);
 	registry_free(d->reg);
 	uv_loop_close(&d->loop);
 	return 0;
+}
+
+/* An upgrade blocks these across execv (see upgrade.c). */
+static void
+unblock_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
 static void
@@ -442,19 +568,27 @@ start_logging(const struct options *o, const char *prog)
 }
 
 int
-daemon_run(const struct options *o, const char *prog)
+daemon_run(const struct options *o, const char *prog, char *const argv[])
 {
 	static struct daemon dd;
 	struct daemon *d = &dd;
 	struct net_config ncfg;
 	struct sysd_fd *fds = NULL;
+	struct adopt_summary sum;
 	uint8_t key[REGISTRY_KEY_SIZE];
 	char status[1024];
+	bool reexec = getenv(UPGRADE_REEXEC_ENV) != NULL, owned = false;
 	uint64_t wd;
+	ssize_t len;
 	int nfds, control = -1, r;
 
 	d->opts = o;
 	d->prog = prog;
+	d->argv = argv;
+	unsetenv(UPGRADE_REEXEC_ENV);
+	len = readlink("/proc/self/exe", d->self, sizeof(d->self) - 1);
+	if (len > 0)
+		d->self[len] = '\0';
 	nfds = sysd_listen_fds(&fds);
 	if (nfds < 0) {
 		errno = -nfds;
@@ -462,8 +596,9 @@ daemon_run(const struct options *o, const char *prog)
 	}
 	if (o->systemd && nfds == 0)
 		fatalx("systemd provides no sockets");
-	/* Detach before syslog is opened: daemonize closes descriptors. */
-	if (o->daemon)
+	/* Detach before syslog is opened: daemonize closes descriptors.
+	 * A re-executed daemon is detached already. */
+	if (o->daemon && !reexec)
 		daemonize(3 + nfds);
 	start_logging(o, prog);
 	signal(SIGPIPE, SIG_IGN);
@@ -480,6 +615,10 @@ daemon_run(const struct options *o, const char *prog)
 
 	if ((r = uv_loop_init(&d->loop)) < 0)
 		fatalx("uv_loop_init: %s", uv_strerror(r));
+	/* Registry events (restored nodes ending) may come before READY. */
+	uv_timer_init(&d->loop, &d->status_timer);
+	d->status_timer.data = d;
+	uv_timer_init(&d->loop, &d->watchdog);
 	hash_key(key);
 	d->reg = registry_new(o->debug > 0 ? REGISTRY_OLD_KEEP_DEBUG
 					   : REGISTRY_OLD_KEEP,
@@ -492,25 +631,41 @@ daemon_run(const struct options *o, const char *prog)
 	if (net_new(&d->loop, &d->dctx, &ncfg, &d->net) < 0)
 		fatalx("out of memory");
 
-	if (nfds > 0)
-		control = adopt_fds(d, fds, (size_t)nfds);
-	else if ((r = net_listen(d->net, o)) == -EADDRINUSE)
+	memset(&sum, 0, sizeof(sum));
+	if (nfds > 0) {
+		adopt_listeners(d->net, fds, (size_t)nfds, &control, &owned,
+		    &sum);
+		log_notice("adopted %zu listening socket%s%s", sum.listeners,
+		    sum.listeners == 1 ? "" : "s",
+		    control >= 0 ? " and the control socket" : "");
+	} else if ((r = net_listen(d->net, o)) == -EADDRINUSE)
 		return port_in_use(d);
 	else if (r < 0)
 		exit(1);
+	adopt_state(d->reg, d->net, fds, (size_t)(nfds > 0 ? nfds : 0),
+	    sysd_notify_available(), (int64_t)time(NULL), &sum, &d->persist);
+	if (sum.state_found || sum.stale > 0)
+		log_notice("restored %zu registration%s; %zu ended while no "
+			   "daemon ran; %zu stale descriptor%s dropped%s",
+		    sum.restored, sum.restored == 1 ? "" : "s", sum.gone,
+		    sum.stale, sum.stale == 1 ? "" : "s",
+		    sum.state_found && !sum.state_loaded
+			? "; the saved state was rejected, starting clean"
+			: "");
 	free(fds);
-	start_control(d, control);
+	start_control(d, control, owned);
 
 	uv_signal_init(&d->loop, &d->sigterm);
 	uv_signal_init(&d->loop, &d->sigint);
 	uv_signal_init(&d->loop, &d->sighup);
+	uv_signal_init(&d->loop, &d->sigusr2);
 	d->sigterm.data = d->sigint.data = d->sighup.data = d;
+	d->sigusr2.data = d;
 	uv_signal_start(&d->sigterm, signal_cb, SIGTERM);
 	uv_signal_start(&d->sigint, signal_cb, SIGINT);
 	uv_signal_start(&d->sighup, signal_cb, SIGHUP);
-	uv_timer_init(&d->loop, &d->status_timer);
-	d->status_timer.data = d;
-	uv_timer_init(&d->loop, &d->watchdog);
+	uv_signal_start(&d->sigusr2, signal_cb, SIGUSR2);
+	unblock_signals();
 	if ((wd = sysd_watchdog_usec()) > 0)
 		uv_timer_start(&d->watchdog, watchdog_cb, 0,
 		    wd / 2000 > 0 ? wd / 2000 : 1);
@@ -528,6 +683,7 @@ daemon_run(const struct options *o, const char *prog)
 	ctl_free(d->ctl);
 	ctl_free(d->ctl_failed);
 	net_free(d->net);
+	persist_free(d->persist);
 	registry_free(d->reg);
 	r = uv_loop_close(&d->loop);
 	assert(r == 0);

@@ -13,11 +13,16 @@
 
 /* Seconds between two STATUS= updates at most. */
 #define DAEMON_STATUS_INTERVAL 1
+/* Milliseconds that requests in progress get to finish at a stop or an
+ * upgrade before their connections are closed. */
+#define DAEMON_DRAIN_TIMEOUT 2000
 
 /*
- * Run the daemon with options o until it is stopped.  Returns the exit
- * status; start-up failures exit(1) from here.
+ * Run the daemon with options o until it is stopped; argv is kept for
+ * an in-place upgrade.  Returns the exit status; start-up failures
+ * exit(1) from here.
  */
-int daemon_run(const struct options *o, const char *prog);
+int daemon_run(const struct options *o, const char *prog,
+    char *const argv[]);
 
 #endif

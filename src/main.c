@@ -47,7 +47,7 @@ main(int argc, char *argv[])
 		printf("epmdd %s\n", EPMDD_VERSION);
 		return 0;
 	case OPTIONS_SERVER:
-		return daemon_run(&opts, prog);
+		return daemon_run(&opts, prog, argv);
 	default:
 		return client_run(&opts);
 	}

@@ -74,6 +74,10 @@ struct net {
 	uv_timer_t sweep;
 	bool stopping;
 	bool killed;
+	bool draining;		/* not accepting; waiting for timeq to empty */
+	uint64_t drain_deadline; /* ms */
+	net_drained_fn *drained;
+	void *drained_arg;
 	int reserve_fd;		/* spare descriptor for shedding on EMFILE */
 	time_t accept_logged;
 	struct net_stats stats;
@@ -82,6 +86,7 @@ struct net {
 };
 
 static void conn_close(struct conn *c, enum registry_reason reason);
+static void drain_check(struct net *net);
 
 void
 net_addr_text(const struct registry_addr *a, char buf[NET_ADDR_TEXT])
@@ -182,22 +187,37 @@ sweep_arm(struct net *net)
 	struct conn *c = TAILQ_FIRST(&net->timeq);
 	uint64_t now;
 
+	uint64_t due;
+
 	if (c == NULL || net->stopping)
 		return;
 	now = now_ms();
+	due = c->deadline;
+	if (net->draining && net->drain_deadline < due)
+		due = net->drain_deadline;
 	/* +1: a uv timer may fire up to a millisecond early in real time. */
-	uv_timer_start(&net->sweep, sweep_cb,
-	    c->deadline > now ? c->deadline - now + 1 : 0, 0);
+	uv_timer_start(&net->sweep, sweep_cb, due > now ? due - now + 1 : 0, 0);
 }
 
 static void
 sweep_cb(uv_timer_t *t)
 {
 	struct net *net = t->data;
-	struct conn *c;
+	struct conn *c, *tmp;
 	char peer[NET_ADDR_TEXT];
 	uint64_t now = now_ms();
 
+	if (net->draining && TAILQ_EMPTY(&net->timeq)) {
+		drain_check(net);
+		return;
+	}
+	if (net->draining && now >= net->drain_deadline) {
+		/* Past the drain bound: whatever is left is closed. */
+		TAILQ_FOREACH_SAFE(c, &net->timeq, link, tmp)
+			conn_close(c, REGISTRY_CLOSED);
+		drain_check(net);
+		return;
+	}
 	while ((c = TAILQ_FIRST(&net->timeq)) != NULL && c->deadline <= now) {
 		net_addr_text(&c->peer, peer);
 		log_peer("closing connection from %s: no complete request "
@@ -255,6 +275,7 @@ conn_close(struct conn *c, enum registry_reason reason)
 	}
 	net->stats.conns--;
 	uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
+	drain_check(net);
 }
 
 /* The fate of a connection once its reply has been written. */
@@ -940,6 +961,80 @@ void
 net_get_stats(const struct net *net, struct net_stats *ret)
 {
 	*ret = net->stats;
+}
+
+int
+net_adopt_registration(struct net *net, int fd, struct node *n,
+    uint16_t listen_port)
+{
+	struct conn *c = conn_open(net, fd, listen_port, NULL);
+
+	if (c == NULL)
+		return -ENOMEM;
+	/* It holds a registration: no deadline; any byte ends it. */
+	conn_unlink(c);
+	c->node = n;
+	TAILQ_INSERT_TAIL(&net->held, c, link);
+	c->in_list = true;
+	registry_set_owner(net->dctx->reg, n, c, c->fd);
+	return 0;
+}
+
+static void
+drain_check(struct net *net)
+{
+	net_drained_fn *fn = net->drained;
+
+	if (!net->draining || fn == NULL || !TAILQ_EMPTY(&net->timeq))
+		return;
+	net->drained = NULL;
+	fn(net->drained_arg);
+}
+
+void
+net_drain(struct net *net, unsigned timeout_ms, net_drained_fn *fn,
+    void *arg)
+{
+	size_t i;
+
+	if (net->draining || net->stopping)
+		return;
+	net->draining = true;
+	net->drained = fn;
+	net->drained_arg = arg;
+	net->drain_deadline = now_ms() + timeout_ms;
+	/* Stop accepting: new connections wait in the kernel's backlog. */
+	for (i = 0; i < net->nlisteners; i++)
+		uv_poll_stop(&net->listeners[i]->poll);
+	/* fn runs from the loop, never from inside the caller. */
+	uv_timer_start(&net->sweep, sweep_cb, 0, 0);
+}
+
+size_t
+net_listener_fds(const struct net *net, int *fds, size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < net->nlisteners && i < max; i++)
+		fds[i] = net->listeners[i]->fd;
+	return i;
+}
+
+size_t
+net_registration_fds(const struct net *net, int *fds, uint64_t *ids,
+    size_t max)
+{
+	const struct conn *c;
+	size_t n = 0;
+
+	TAILQ_FOREACH(c, &net->held, link) {
+		if (n == max)
+			break;
+		fds[n] = c->fd;
+		ids[n] = c->node->id;
+		n++;
+	}
+	return n;
 }
 
 void

@@ -31,6 +31,8 @@
 
 /* Called once when an accepted KILL_REQ asks the daemon to stop. */
 typedef void net_kill_fn(void *arg);
+/* Called once when a drain is over. */
+typedef void net_drained_fn(void *arg);
 /* Called after each refused request (for watchers). */
 typedef void net_refused_fn(void *arg, const struct dispatch_result *res,
     const struct registry_addr *peer);
@@ -101,5 +103,27 @@ void net_addr_text(const struct registry_addr *a, char buf[NET_ADDR_TEXT]);
  * the registration must already have been ended by the caller.
  */
 void net_release(struct net *net, void *owner);
+
+/*
+ * Take over a connection that already holds registration n (restored
+ * after a restart): it gets n's owner and reads as a registration does.
+ * Takes fd.  Returns 0 or -ENOMEM (fd then closed).
+ */
+int net_adopt_registration(struct net *net, int fd, struct node *n,
+    uint16_t listen_port);
+
+/*
+ * Stop accepting (the listeners stay open: new connections wait in the
+ * backlog) and call fn once every request in progress is answered, or
+ * after timeout_ms, when the rest are closed.  Before a restart or an
+ * upgrade, so that no request is cut short.
+ */
+void net_drain(struct net *net, unsigned timeout_ms, net_drained_fn *fn,
+    void *arg);
+
+/* Descriptors of the listeners / of the connections holding nodes. */
+size_t net_listener_fds(const struct net *net, int *fds, size_t max);
+size_t net_registration_fds(const struct net *net, int *fds, uint64_t *ids,
+    size_t max);
 
 #endif

@@ -6,7 +6,7 @@
  * ALIVE2 would and every journal step for consistency, and only copies
  * the result into the caller's registry when all of it is sound.
  *
- * Blob:    magic[8] version:u32 flags:u32 next_id:u64 crc32:u32
+ * Blob:    magic[8] version:u32 generation:u32 next_id:u64 crc32:u32
  *          reserved:u32   (crc32 covers the 24 bytes before it)
  * Record:  len:u32 crc32:u32 | type:u8 payload   (len and crc cover
  *          type and payload)
@@ -43,14 +43,14 @@ state_crc32(const uint8_t *p, size_t len)
 }
 
 int
-state_put_header(struct wbuf *w, uint64_t next_id)
+state_put_header(struct wbuf *w, uint32_t generation, uint64_t next_id)
 {
 	size_t start = w->len;
 	int r = 0;
 
 	r |= buf_put_bytes(w, STATE_MAGIC, 8);
 	r |= buf_put_u32(w, STATE_VERSION);
-	r |= buf_put_u32(w, 0);
+	r |= buf_put_u32(w, generation);
 	r |= buf_put_u64(w, next_id);
 	if (r == 0)
 		r |= buf_put_u32(w, state_crc32(w->p + start, 24));
@@ -160,13 +160,11 @@ state_put_old(struct wbuf *w, const struct node *n)
 }
 
 int
-state_put_snapshot(struct wbuf *w, const struct registry *reg)
+state_put_records(struct wbuf *w, const struct registry *reg)
 {
 	const struct node *n;
 	int r;
 
-	if ((r = state_put_header(w, registry_next_id(reg))) < 0)
-		return r;
 	/*
 	 * Registrations first, oldest first, so that replaying them meets
 	 * no old names (no recycling) and rebuilds the NAMES order.
@@ -179,6 +177,46 @@ state_put_snapshot(struct wbuf *w, const struct registry *reg)
 		if ((r = state_put_old(w, n)) < 0)
 			return r;
 	return 0;
+}
+
+int
+state_put_snapshot(struct wbuf *w, uint32_t generation,
+    const struct registry *reg)
+{
+	int r = state_put_header(w, generation, registry_next_id(reg));
+
+	return r < 0 ? r : state_put_records(w, reg);
+}
+
+/* The header fields, or a negative errno as state_load would give. */
+static int
+read_header(struct rbuf *b, uint32_t *ret_gen, uint64_t *ret_next)
+{
+	const uint8_t *magic;
+	uint32_t version, gen, hcrc, reserved;
+	uint64_t next_id;
+
+	if (buf_get_bytes(b, 8, &magic) < 0 || buf_get_u32(b, &version) < 0 ||
+	    buf_get_u32(b, &gen) < 0 || buf_get_u64(b, &next_id) < 0 ||
+	    buf_get_u32(b, &hcrc) < 0 || buf_get_u32(b, &reserved) < 0)
+		return -EPROTO;
+	if (memcmp(magic, STATE_MAGIC, 8) != 0 || version != STATE_VERSION)
+		return -EPROTO;
+	if (hcrc != state_crc32(b->p, 24) || reserved != 0 || next_id == 0)
+		return -EBADMSG;
+	*ret_gen = gen;
+	*ret_next = next_id;
+	return 0;
+}
+
+int
+state_generation(const uint8_t *p, size_t len, uint32_t *ret)
+{
+	struct rbuf b;
+	uint64_t next_id;
+
+	rbuf_init(&b, p, len);
+	return read_header(&b, ret, &next_id);
 }
 
 /* ---------------------------------------------------------- loading */
@@ -419,8 +457,8 @@ state_load(const uint8_t *p, size_t len, struct registry *reg,
 	struct id_index ix = { NULL, 0, 0 };
 	struct registry *scratch;
 	struct rbuf b;
-	const uint8_t *magic, *body;
-	uint32_t version, flags, blen, crc, hcrc, reserved;
+	const uint8_t *body;
+	uint32_t gen, blen, crc;
 	uint64_t next_id;
 	uint8_t type;
 	int r = 0;
@@ -432,15 +470,8 @@ state_load(const uint8_t *p, size_t len, struct registry *reg,
 	if (len > STATE_MAX_SIZE)
 		return -EMSGSIZE;
 	rbuf_init(&b, p, len);
-	if (buf_get_bytes(&b, 8, &magic) < 0 || buf_get_u32(&b, &version) < 0 ||
-	    buf_get_u32(&b, &flags) < 0 || buf_get_u64(&b, &next_id) < 0 ||
-	    buf_get_u32(&b, &hcrc) < 0 || buf_get_u32(&b, &reserved) < 0)
-		return -EPROTO;
-	if (memcmp(magic, STATE_MAGIC, 8) != 0 || version != STATE_VERSION)
-		return -EPROTO;
-	if (hcrc != state_crc32(p, 24) || flags != 0 || reserved != 0 ||
-	    next_id == 0)
-		return -EBADMSG;
+	if ((r = read_header(&b, &gen, &next_id)) < 0)
+		return r;
 	/* The scratch recycles old names as reg (and the saver) does. */
 	scratch = registry_new(registry_old_keep(reg), key);
 	if (scratch == NULL)

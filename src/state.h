@@ -32,14 +32,25 @@ enum state_record {
 	STATE_OLD = 3,		/* a remembered old name */
 };
 
-/* Header for a blob: next registration id to hand out. */
-int state_put_header(struct wbuf *w, uint64_t next_id);
+/*
+ * Header for a blob: its generation (which of two blobs is newer) and
+ * the next registration id to hand out.
+ */
+int state_put_header(struct wbuf *w, uint32_t generation, uint64_t next_id);
 /* Journal records. */
 int state_put_registered(struct wbuf *w, const struct node *n);
 int state_put_unregistered(struct wbuf *w, uint64_t id, int64_t when);
 int state_put_old(struct wbuf *w, const struct node *n);
-/* A whole snapshot: header, old names (oldest first), registrations. */
-int state_put_snapshot(struct wbuf *w, const struct registry *reg);
+/* The records of a snapshot: registrations oldest first, old names. */
+int state_put_records(struct wbuf *w, const struct registry *reg);
+/* A whole snapshot: header and records. */
+int state_put_snapshot(struct wbuf *w, uint32_t generation,
+    const struct registry *reg);
+/*
+ * A blob's generation, if its header is valid: 0, or -EPROTO/-EBADMSG
+ * as state_load would answer.
+ */
+int state_generation(const uint8_t *p, size_t len, uint32_t *ret);
 
 struct state_summary {
 	size_t active;	  /* registrations restored, waiting for a holder */

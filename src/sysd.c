@@ -20,6 +20,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
+#include "upgrade.h"
 #include "util.h"
 
 static enum sysd_fd_kind
@@ -28,7 +29,11 @@ classify(int fd, int *family)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
+	struct stat st;
+
 	*family = 0;
+	if (fstat(fd, &st) == 0 && !S_ISSOCK(st.st_mode))
+		return SYSD_FILE;
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		*family = ss.ss_family;
 	if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0) > 0)
@@ -38,6 +43,38 @@ classify(int fd, int *family)
 	if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 0, 0) > 0)
 		return SYSD_TCP_CONNECTED;
 	return SYSD_OTHER;
+}
+
+/*
+ * An upgrade with more names than fit in LISTEN_FDNAMES puts them, the
+ * same colon-separated list, in a memfd named by UPGRADE_NAMES_ENV.
+ */
+static void
+names_from_memfd(struct sysd_fd *fds, int n)
+{
+	const char *e = getenv(UPGRADE_NAMES_ENV);
+	char *buf, *tok, *save = NULL;
+	struct stat st;
+	int fd, i = 0;
+	ssize_t got;
+
+	if (e == NULL)
+		return;
+	fd = atoi(e);
+	unsetenv(UPGRADE_NAMES_ENV);
+	if (fd < 3 || fstat(fd, &st) < 0 || st.st_size <= 0 ||
+	    st.st_size > 16 * 1024 * 1024)
+		return;
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf != NULL) {
+		got = pread(fd, buf, (size_t)st.st_size, 0);
+		buf[got > 0 ? got : 0] = '\0';
+		for (tok = strtok_r(buf, ":", &save); tok != NULL && i < n;
+		     tok = strtok_r(NULL, ":", &save), i++)
+			util_strlcpy(fds[i].name, tok, sizeof(fds[i].name));
+		free(buf);
+	}
+	close(fd);
 }
 
 int
@@ -50,6 +87,7 @@ sysd_listen_fds(struct sysd_fd **ret)
 	*ret = NULL;
 	n = sd_listen_fds_with_names(1, &names);
 	if (n <= 0) {
+		unsetenv(UPGRADE_NAMES_ENV);
 		if (names != NULL) {
 			for (i = 0; names[i] != NULL; i++)
 				free(names[i]);
@@ -75,6 +113,7 @@ sysd_listen_fds(struct sysd_fd **ret)
 	for (i = 0; names != NULL && names[i] != NULL; i++)
 		free(names[i]);
 	free(names);
+	names_from_memfd(fds, n);
 	*ret = fds;
 	return n;
 }
@@ -157,6 +196,12 @@ sysd_notify_stopping(void)
 }
 
 void
+sysd_notify_reloading(void)
+{
+	notify("RELOADING=1\nSTATUS=Upgrading in place.");
+}
+
+void
 sysd_notify_watchdog(void)
 {
 	notify("WATCHDOG=1");
@@ -169,6 +214,36 @@ sysd_notify_mainpid(pid_t pid)
 
 	snprintf(msg, sizeof(msg), "MAINPID=%ld", (long)pid);
 	notify(msg);
+}
+
+bool
+sysd_notify_available(void)
+{
+	const char *e = getenv("NOTIFY_SOCKET");
+
+	return e != NULL && e[0] != '\0';
+}
+
+int
+sysd_fdstore_add(int fd, const char *name)
+{
+	char msg[300];
+	int r;
+
+	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", name);
+	r = sd_pid_notify_with_fds(0, 0, msg, &fd, 1);
+	return r < 0 ? r : 0;
+}
+
+int
+sysd_fdstore_remove(const char *name)
+{
+	char msg[300];
+	int r;
+
+	snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", name);
+	r = sd_notify(0, msg);
+	return r < 0 ? r : 0;
 }
 
 uint64_t

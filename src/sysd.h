@@ -21,7 +21,8 @@ enum sysd_fd_kind {
 	SYSD_TCP_LISTENER,  /* a listening TCP socket (IPv4, IPv6, dual) */
 	SYSD_UNIX_LISTENER, /* a listening AF_UNIX stream socket */
 	SYSD_TCP_CONNECTED, /* a connected TCP socket */
-	SYSD_OTHER,	    /* anything else (a memfd, a datagram socket) */
+	SYSD_FILE,	    /* not a socket (a memfd with saved state) */
+	SYSD_OTHER,	    /* another kind of socket (datagram...) */
 };
 
 struct sysd_fd {
@@ -32,9 +33,10 @@ struct sysd_fd {
 };
 
 /*
- * Take the descriptors passed with LISTEN_FDS (and LISTEN_FDNAMES) for
- * this process, classified; the variables are unset so that children do
- * not see them.  Returns the number of descriptors (0 if none were
+ * Take the descriptors passed with LISTEN_FDS (and LISTEN_FDNAMES, or
+ * the names memfd an upgrade passes when they are too many) for this
+ * process, classified; the variables are unset so that children do not
+ * see them.  Returns the number of descriptors (0 if none were
  * passed; *ret is then NULL) with a malloc'd array in *ret, or a
  * negative errno.
  */
@@ -59,8 +61,21 @@ void sysd_journal_sink(void *arg, int priority, const char *msg,
 void sysd_notify_ready(const char *status);
 void sysd_notify_status(const char *status);
 void sysd_notify_stopping(void);
+void sysd_notify_reloading(void);
 void sysd_notify_watchdog(void);
 void sysd_notify_mainpid(pid_t pid);
+
+/* Is there a service manager to talk to (NOTIFY_SOCKET is set)? */
+bool sysd_notify_available(void);
+
+/*
+ * The file descriptor store: keep a duplicate of fd under name (sent
+ * with FDSTORE=1 and FDNAME=), and drop every descriptor stored under
+ * name.  Names are at most 255 characters, without ':'.  Return 0, or a
+ * negative errno when the message could not be sent.
+ */
+int sysd_fdstore_add(int fd, const char *name);
+int sysd_fdstore_remove(const char *name);
 
 /* The watchdog interval in microseconds, or 0 when it is off. */
 uint64_t sysd_watchdog_usec(void);

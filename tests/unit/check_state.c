@@ -103,7 +103,7 @@ START_TEST(t_snapshot_roundtrip)
 	struct wbuf w;
 
 	wbuf_init_growable(&w, STATE_MAX_SIZE);
-	ck_assert_int_eq(state_put_snapshot(&w, reg), 0);
+	ck_assert_int_eq(state_put_snapshot(&w, 1, reg), 0);
 	copy = registry_new(REGISTRY_OLD_KEEP, unit_key);
 	ck_assert_int_eq(state_load(w.p, w.len, copy, &sum), 0);
 	ck_assert_uint_eq(sum.active, 3);
@@ -141,7 +141,7 @@ START_TEST(t_journal_replay)
 	int i;
 
 	wbuf_init_growable(&w, STATE_MAX_SIZE);
-	ck_assert_int_eq(state_put_snapshot(&w, live), 0);
+	ck_assert_int_eq(state_put_snapshot(&w, 1, live), 0);
 	for (i = 0; i < 10; i++) {
 		snprintf(name, sizeof(name), "n%d", i);
 		n[i] = reg_name(live, name, (uint16_t)(5000 + i), 100 + i);
@@ -178,7 +178,7 @@ START_TEST(t_torn_tail)
 	size_t whole;
 
 	wbuf_init_growable(&w, STATE_MAX_SIZE);
-	ck_assert_int_eq(state_put_snapshot(&w, reg), 0);
+	ck_assert_int_eq(state_put_snapshot(&w, 1, reg), 0);
 	whole = w.len;
 	extra = reg_name(reg, "late", 4100, 3000);
 	ck_assert_int_eq(state_put_registered(&w, extra), 0);
@@ -205,7 +205,7 @@ START_TEST(t_foreign_and_corrupt)
 	uint8_t *p;
 
 	wbuf_init_growable(&w, STATE_MAX_SIZE);
-	ck_assert_int_eq(state_put_snapshot(&w, reg), 0);
+	ck_assert_int_eq(state_put_snapshot(&w, 1, reg), 0);
 	copy = registry_new(REGISTRY_OLD_KEEP, unit_key);
 	p = unit_dup(w.p, w.len);
 	p[0] ^= 1; /* magic */
@@ -241,13 +241,13 @@ START_TEST(t_inconsistent_journal)
 
 	wbuf_init_growable(&w, STATE_MAX_SIZE);
 	a = reg_name(reg, "a", 1, 10);
-	ck_assert_int_eq(state_put_header(&w, 100), 0);
+	ck_assert_int_eq(state_put_header(&w, 1, 100), 0);
 	/* Unregistering an id never registered. */
 	ck_assert_int_eq(state_put_unregistered(&w, 77, 11), 0);
 	ck_assert_int_eq(state_load(w.p, w.len, copy, &sum), -EBADMSG);
 	/* The same name registered twice with no end between. */
 	w.len = 0;
-	ck_assert_int_eq(state_put_header(&w, 100), 0);
+	ck_assert_int_eq(state_put_header(&w, 1, 100), 0);
 	ck_assert_int_eq(state_put_registered(&w, a), 0);
 	a->id = 2; /* as if another registration */
 	ck_assert_int_eq(state_put_registered(&w, a), 0);
@@ -255,7 +255,7 @@ START_TEST(t_inconsistent_journal)
 	/* Unregistering the same id twice. */
 	w.len = 0;
 	a->id = 1;
-	ck_assert_int_eq(state_put_header(&w, 100), 0);
+	ck_assert_int_eq(state_put_header(&w, 1, 100), 0);
 	ck_assert_int_eq(state_put_registered(&w, a), 0);
 	ck_assert_int_eq(state_put_unregistered(&w, 1, 12), 0);
 	ck_assert_int_eq(state_put_unregistered(&w, 1, 13), 0);
@@ -276,7 +276,7 @@ START_TEST(t_every_truncation_and_flip)
 	size_t i;
 
 	wbuf_init_growable(&w, STATE_MAX_SIZE);
-	ck_assert_int_eq(state_put_snapshot(&w, reg), 0);
+	ck_assert_int_eq(state_put_snapshot(&w, 1, reg), 0);
 	for (i = 0; i < w.len; i++) {
 		struct registry *copy = registry_new(REGISTRY_OLD_KEEP, unit_key);
 		uint8_t *p = unit_dup(w.p, i);
@@ -314,6 +314,24 @@ START_TEST(t_every_truncation_and_flip)
 }
 END_TEST
 
+START_TEST(t_generation)
+{
+	struct registry *reg = sample();
+	struct wbuf w;
+	uint32_t gen = 0;
+
+	wbuf_init_growable(&w, STATE_MAX_SIZE);
+	ck_assert_int_eq(state_put_snapshot(&w, 77, reg), 0);
+	ck_assert_int_eq(state_generation(w.p, w.len, &gen), 0);
+	ck_assert_uint_eq(gen, 77);
+	ck_assert_int_eq(state_generation(w.p, 20, &gen), -EPROTO);
+	w.p[12] ^= 1;
+	ck_assert_int_eq(state_generation(w.p, w.len, &gen), -EBADMSG);
+	wbuf_fini(&w);
+	registry_free(reg);
+}
+END_TEST
+
 START_TEST(t_crc32)
 {
 	/* The standard check value. */
@@ -330,6 +348,7 @@ state_suite(void)
 	TCase *tc = tcase_create("save and load");
 
 	tcase_add_test(tc, t_crc32);
+	tcase_add_test(tc, t_generation);
 	tcase_add_test(tc, t_snapshot_roundtrip);
 	tcase_add_test(tc, t_journal_replay);
 	tcase_add_test(tc, t_torn_tail);

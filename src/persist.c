@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * persist: two memfd slots take turns.  The active one holds a snapshot
+ * and the journal appended after it; compaction rewrites the other one
+ * (emptied first, header written last) and only then makes it active,
+ * so that a crash at any point leaves one complete, loadable slot: the
+ * newer valid generation wins at start-up.
+ */
+#include "persist.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sysd.h"
+
+struct persist {
+	struct registry *reg;
+	bool fdstore;	  /* slots and sockets go to the store */
+	bool journal;	  /* append records as nodes come and go */
+	int slot[PERSIST_SLOTS];
+	int active;	  /* index of the slot in use, -1 before any */
+	uint32_t gen;	  /* the active slot's generation */
+	size_t end;	  /* bytes in the active slot */
+	size_t snapshot;  /* of which the snapshot */
+	struct wbuf out;  /* a record or snapshot being written */
+};
+
+static int
+write_at(int fd, const uint8_t *p, size_t len, off_t off)
+{
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+int
+persist_read_slot(int fd, uint8_t **ret, size_t *ret_len)
+{
+	struct stat st;
+	uint8_t *p;
+	size_t got = 0;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EBADF;
+	if ((size_t)st.st_size > STATE_MAX_SIZE)
+		return -EMSGSIZE;
+	p = malloc((size_t)st.st_size + 1);
+	if (p == NULL)
+		return -ENOMEM;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = pread(fd, p + got, (size_t)st.st_size - got,
+		    (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	*ret = p;
+	*ret_len = got;
+	return 0;
+}
+
+static const char base36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+uint64_t
+persist_reg_id(const char *name)
+{
+	size_t plen = strlen(PERSIST_REG_PREFIX), i;
+	uint64_t v = 0;
+
+	if (strncmp(name, PERSIST_REG_PREFIX, plen) != 0 ||
+	    name[plen] == '\0' || name[plen] == '0')
+		return 0;
+	for (i = plen; name[i] != '\0'; i++) {
+		const char *d = strchr(base36, name[i]);
+
+		if (d == NULL || name[i] == '\0' ||
+		    v > (UINT64_MAX - (uint64_t)(d - base36)) / 36)
+			return 0;
+		v = v * 36 + (uint64_t)(d - base36);
+	}
+	return v;
+}
+
+void
+persist_reg_name(uint64_t id, char *buf, size_t size)
+{
+	char digits[16];
+	size_t n = 0;
+
+	do {
+		digits[n++] = base36[id % 36];
+		id /= 36;
+	} while (id > 0 && n < sizeof(digits));
+	snprintf(buf, size, "%s", PERSIST_REG_PREFIX);
+	while (n > 0 && strlen(buf) + 1 < size) {
+		size_t l = strlen(buf);
+
+		buf[l] = digits[--n];
+		buf[l + 1] = '\0';
+	}
+}
+
+int
+persist_slot_index(const char *name)
+{
+	size_t plen = strlen(PERSIST_STATE_PREFIX);
+
+	if (strncmp(name, PERSIST_STATE_PREFIX, plen) != 0 ||
+	    name[plen] < '0' || name[plen] >= '0' + PERSIST_SLOTS ||
+	    name[plen + 1] != '\0')
+		return -1;
+	return name[plen] - '0';
+}
+
+static void
+slot_name(int i, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%d", PERSIST_STATE_PREFIX, i);
+}
+
+static int
+new_slot(void)
+{
+	int fd = memfd_create("epmdd-state", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return fd;
+}
+
+/*
+ * Write a snapshot of the registry into slot i with generation gen:
+ * empty it, write the records, then the header, then make it active.
+ */
+static int
+write_snapshot(struct persist *p, int i, uint32_t gen)
+{
+	int fd = p->slot[i], r;
+	size_t hdr;
+
+	p->out.len = 0;
+	if ((r = state_put_header(&p->out, gen,
+		 registry_next_id(p->reg))) < 0)
+		return r;
+	hdr = p->out.len;
+	if ((r = state_put_records(&p->out, p->reg)) < 0)
+		return r;
+	if (ftruncate(fd, 0) < 0)
+		return -errno;
+	if ((r = write_at(fd, p->out.p + hdr, p->out.len - hdr,
+		 (off_t)hdr)) < 0 ||
+	    (r = write_at(fd, p->out.p, hdr, 0)) < 0)
+		return r;
+	p->active = i;
+	p->gen = gen;
+	p->end = p->snapshot = p->out.len;
+	p->out.len = 0;
+	return 0;
+}
+
+static void
+compact(struct persist *p)
+{
+	int next = p->active < 0 ? 0 : (p->active + 1) % PERSIST_SLOTS;
+	int r = write_snapshot(p, next, p->gen + 1);
+
+	if (r < 0) {
+		log_errno(LOG_WARNING, r, "cannot write the saved state, "
+		    "stopping the journal");
+		p->journal = false;
+	}
+}
+
+struct persist *
+persist_new(struct registry *reg, bool fdstore, const int slots[PERSIST_SLOTS],
+    int active, uint32_t gen)
+{
+	struct persist *p = calloc(1, sizeof(*p));
+	char name[32];
+	int i;
+
+	if (p == NULL)
+		return NULL;
+	p->reg = reg;
+	p->fdstore = fdstore;
+	p->journal = fdstore;
+	p->active = active;
+	p->gen = gen;
+	wbuf_init_growable(&p->out, STATE_MAX_SIZE);
+	for (i = 0; i < PERSIST_SLOTS; i++)
+		p->slot[i] = slots != NULL ? slots[i] : -1;
+	if (!p->journal)
+		return p;
+	for (i = 0; i < PERSIST_SLOTS; i++) {
+		if (p->slot[i] >= 0)
+			continue;
+		p->slot[i] = new_slot();
+		if (p->slot[i] < 0) {
+			log_errno(LOG_WARNING, p->slot[i], "memfd_create");
+			p->journal = false;
+			return p;
+		}
+		if (p->active == i)
+			p->active = -1;
+		slot_name(i, name, sizeof(name));
+		sysd_fdstore_add(p->slot[i], name);
+	}
+	/* A fresh snapshot in the other slot: the loaded one stays whole. */
+	compact(p);
+	return p;
+}
+
+void
+persist_free(struct persist *p)
+{
+	int i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < PERSIST_SLOTS; i++)
+		if (p->slot[i] >= 0)
+			close(p->slot[i]);
+	wbuf_fini(&p->out);
+	free(p);
+}
+
+static void
+append(struct persist *p)
+{
+	int r = write_at(p->slot[p->active], p->out.p, p->out.len,
+	    (off_t)p->end);
+
+	if (r < 0) {
+		log_errno(LOG_WARNING, r, "cannot append to the saved state");
+		p->out.len = 0;
+		compact(p);
+		return;
+	}
+	p->end += p->out.len;
+	p->out.len = 0;
+	if (p->end > 2 * p->snapshot + PERSIST_COMPACT_SLACK)
+		compact(p);
+}
+
+void
+persist_registered(struct persist *p, const struct node *n)
+{
+	char name[48];
+
+	if (p == NULL || !p->journal || p->active < 0)
+		return;
+	p->out.len = 0;
+	if (state_put_registered(&p->out, n) == 0)
+		append(p);
+	if (p->fdstore && n->fd >= 0) {
+		persist_reg_name(n->id, name, sizeof(name));
+		sysd_fdstore_add(n->fd, name);
+	}
+}
+
+void
+persist_unregistered(struct persist *p, const struct node *n,
+    enum registry_reason reason)
+{
+	char name[48];
+
+	/* At shutdown the store keeps the sockets for the next process. */
+	if (p == NULL || !p->journal || p->active < 0 ||
+	    reason == REGISTRY_SHUTDOWN)
+		return;
+	if (p->fdstore) {
+		persist_reg_name(n->id, name, sizeof(name));
+		sysd_fdstore_remove(name);
+	}
+	p->out.len = 0;
+	if (state_put_unregistered(&p->out, n->id, n->unregistered_at) == 0)
+		append(p);
+}
+
+void
+persist_drop_name(struct persist *p, const char *name)
+{
+	if (p != NULL && p->fdstore)
+		sysd_fdstore_remove(name);
+}
+
+int
+persist_handover(struct persist *p, int ret_fds[PERSIST_SLOTS], size_t *ret_n)
+{
+	int r;
+
+	if (!p->journal) {
+		/* No journal kept: a snapshot in a fresh slot 0. */
+		if (p->slot[0] < 0 && (p->slot[0] = new_slot()) < 0)
+			return p->slot[0];
+		if ((r = write_snapshot(p, 0, p->gen + 1)) < 0)
+			return r;
+		ret_fds[0] = p->slot[0];
+		*ret_n = 1;
+		return 0;
+	}
+	ret_fds[0] = p->slot[0];
+	ret_fds[1] = p->slot[1];
+	*ret_n = PERSIST_SLOTS;
+	return 0;
+}

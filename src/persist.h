@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * persist: keeping registrations across a restart.  The registry's
+ * state lives in two memfd slots (a snapshot plus a journal appended as
+ * nodes come and go, see state.h); under a service manager both slots
+ * and every registration's socket sit in its file descriptor store, so
+ * that a restart, even after a crash, finds them in LISTEN_FDS.  Also
+ * what an in-place upgrade hands to the next binary.
+ */
+#ifndef EPMDD_PERSIST_H
+#define EPMDD_PERSIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "registry.h"
+#include "state.h"
+
+#define PERSIST_SLOTS 2
+/*
+ * FDNAMEs: "state.0", "state.1", and "r<id in base 36>" per
+ * registration.  Short on purpose: the service manager passes every name
+ * in one LISTEN_FDNAMES string, which execve caps at 128 KiB, so 16384
+ * registrations fit while ids stay below 36^5 (60 million).
+ */
+#define PERSIST_STATE_PREFIX "state."
+#define PERSIST_REG_PREFIX "r"
+/* Compact once the journal is twice the snapshot plus this. */
+#define PERSIST_COMPACT_SLACK (256u << 10)
+
+struct persist;
+
+/*
+ * Start persisting reg.  With fdstore, the slots and every registration
+ * socket go to the service manager's store and a journal is kept; else
+ * nothing is written until persist_handover.  slots[] are adopted slot
+ * descriptors (-1 where none), taken over; active is the slot holding
+ * the state that was loaded (-1: none), whose generation was gen.
+ * Writes a fresh snapshot.  Returns NULL on failure (logged).
+ */
+struct persist *persist_new(struct registry *reg, bool fdstore,
+    const int slots[PERSIST_SLOTS], int active, uint32_t gen);
+void persist_free(struct persist *p);
+
+/* Registry events: journal them and keep the store in step. */
+void persist_registered(struct persist *p, const struct node *n);
+void persist_unregistered(struct persist *p, const struct node *n,
+    enum registry_reason reason);
+
+/*
+ * For an upgrade: bring the state up to date and return the slot
+ * descriptors to pass on (their names are "state.N"); *ret_n is how
+ * many.  Returns 0 or a negative errno.
+ */
+int persist_handover(struct persist *p, int ret_fds[PERSIST_SLOTS],
+    size_t *ret_n);
+
+/* Read a whole slot (a memfd) into a malloc'd buffer. */
+int persist_read_slot(int fd, uint8_t **ret, size_t *ret_len);
+
+/* "r<id>" -> id; 0 if the name is not one. */
+uint64_t persist_reg_id(const char *name);
+/* id -> "r<id>" (at most 15 bytes with the NUL). */
+void persist_reg_name(uint64_t id, char *buf, size_t size);
+/* "state.<n>" -> n (0 or 1); -1 if the name is not one. */
+int persist_slot_index(const char *name);
+
+/* Forget a stored descriptor by name (stale or gone at start-up). */
+void persist_drop_name(struct persist *p, const char *name);
+
+#endif

@@ -1,0 +1,614 @@
+#!/usr/bin/env python3
+"""restart_cases: registrations across restarts, with sdmanager.py.
+
+usage: restart_cases.py EPMDD EPMDCTL TMPDIR [CASE...]
+Each case prints "ok: ..." lines and raises on the first failure; the
+last line is "N cases passed".  Cases:
+  restart, crash, stop_start, died_while_down, shuffled, store_max,
+  stale_names, corrupt_state, torn_state, no_notify, creations_continue,
+  upgrade_under_manager, upgrade_failures; and, only when named:
+  restart_loop, upgrade_loop, many_upgrade, otp_nodes
+"""
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from epmdwire import NAMES, Conn, alive2, exchange, lookup, port2  # noqa: E402
+from sdmanager import Manager  # noqa: E402
+
+EPMDD, EPMDCTL, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def ok(cond, what):
+    if not cond:
+        raise AssertionError(what)
+    print("ok:", what, flush=True)
+
+
+def names(port):
+    data, _ = exchange(port, NAMES)
+    return sorted(l.split(" ")[1] for l in data[4:].decode().splitlines())
+
+
+def ctl_nodes(m):
+    import json
+    r = subprocess.run([EPMDCTL, "-s", m.control_path, "--json", "names"],
+                       capture_output=True, text=True, timeout=20)
+    return {n["name"]: n for n in json.loads(r.stdout)["nodes"]}
+
+
+def hold(port, name, nodeport, hv=6, ntype=77):
+    c = Conn(port)
+    c.send(alive2(name, port=nodeport, hv=hv, lv=min(hv, 5), ntype=ntype))
+    data, how = c.read(6 if hv >= 6 else 4)
+    assert how == "ok" and data[1] == 0, (name, data, how)
+    return c
+
+
+def alive(c):
+    """No end-of-file or reset on a holder's socket."""
+    c.s.setblocking(False)
+    try:
+        return c.s.recv(1) is None
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        c.s.setblocking(True)
+
+
+def manager(**kw):
+    d = os.path.join(TMP, "m%d" % int(time.time() * 1e6))
+    os.makedirs(d)
+    return Manager(EPMDD, d, free_port(), **kw)
+
+
+# ---------------------------------------------------------------- cases
+
+def case_restart():
+    m = manager()
+    try:
+        m.start()
+        hs = [hold(m.port, "r%d" % i, 5000 + i) for i in range(3)]
+        hs.append(hold(m.port, "old5", 5005, hv=5))   # a client that never re-registers
+        hs.append(hold(m.port, "cnode", 5006, ntype=104))
+        before = ctl_nodes(m)
+        m.pump(0.2)
+        ok(sorted(n for n in m.stored_names() if not n.startswith("state.")) ==
+           sorted("r%d" % i for i in range(1, 6)), "every registration's socket is in the store")
+        rc = m.restart()
+        ok(rc == 0, "epmdd stopped cleanly (status 0)")
+        after = ctl_nodes(m)
+        ok(sorted(after) == sorted(before), "every node is listed after the restart")
+        ok(all(after[n]["creation"] == before[n]["creation"] and after[n]["port"] == before[n]["port"]
+               and after[n]["type"] == before[n]["type"] for n in before),
+           "creations, ports and types are unchanged")
+        ok(all(alive(h) for h in hs), "no holder saw its connection end")
+        ok(lookup(m.port, "old5") == 5005, "the hv 5 registration still answers lookups")
+        hs[0].close()
+        time.sleep(0.3)
+        ok("r0" not in names(m.port), "a restored registration still ends when its node closes")
+        m.pump(0.2)
+        ok("r1" not in m.stored_names(), "and its socket leaves the store")
+        for h in hs:
+            h.close()
+    finally:
+        m.close()
+
+
+def case_crash():
+    m = manager()
+    try:
+        m.start()
+        hs = [hold(m.port, "c%d" % i, 5100 + i) for i in range(4)]
+        hs[3].close()
+        time.sleep(0.2)
+        before = ctl_nodes(m)
+        rc = m.crash()
+        ok(rc == -9, "epmdd was killed (SIGKILL)")
+        after = ctl_nodes(m)
+        ok(sorted(after) == ["c0", "c1", "c2"], "after a crash the journal gives back c0..c2, not c3")
+        ok(all(after[n]["creation"] == before[n]["creation"] for n in after),
+           "creations unchanged across the crash")
+        ok(all(alive(h) for h in hs[:3]), "the holders never saw end-of-file")
+        # The old name's memory survived the crash: c3 continues its count.
+        h = hold(m.port, "c3", 5103)
+        ok(ctl_nodes(m)["c3"]["creation"] == before["c0"]["creation"] + 1,
+           "c3 coming back gets its next creation (old-name memory kept)")
+        for x in hs + [h]:
+            x.close()
+    finally:
+        m.close()
+
+
+def case_stop_start():
+    m = manager()
+    try:
+        m.start()
+        hs = [hold(m.port, "s%d" % i, 5200 + i) for i in range(3)]
+        rc = m.stop()
+        ok(rc == 0, "stopped cleanly")
+        time.sleep(0.2)
+        ok(not any(alive(h) for h in hs), "stop empties the store: every holder sees end-of-file")
+        m.start()
+        ok(names(m.port) == [], "a start after a stop begins empty")
+        h = hold(m.port, "s0", 5200)
+        ok(lookup(m.port, "s0") == 5200, "nodes register again as usual")
+        for x in hs + [h]:
+            x.close()
+    finally:
+        m.close()
+
+
+def case_died_while_down():
+    m = manager()
+    try:
+        m.start()
+        hs = [hold(m.port, "d%d" % i, 5300 + i) for i in range(3)]
+        os.kill(m.proc, 15)
+        m._exit_status()
+        m.pump()
+        hs[1].close()               # the node dies while no daemon runs
+        time.sleep(0.1)
+        m.start()
+        ok(names(m.port) == ["d0", "d2"], "a node that died while the daemon was down is not listed")
+        m.pump(0.3)
+        ok("r2" not in m.stored_names() and "r1" in m.stored_names(),
+           "its socket was removed from the store, the others kept")
+        for x in hs:
+            x.close()
+    finally:
+        m.close()
+
+
+def case_shuffled():
+    m = manager(seed=7)
+    try:
+        m.start()
+        hs = [hold(m.port, "sh%02d" % i, 5400 + i) for i in range(12)]
+        before = ctl_nodes(m)
+        for seed in (1, 2, 3):
+            m.rng.seed(seed)
+            m.restart(shuffle=True)
+            after = ctl_nodes(m)
+            ok({n: (v["port"], v["creation"]) for n, v in after.items()} ==
+               {n: (v["port"], v["creation"]) for n, v in before.items()},
+               "fds handed back in shuffled order (seed %d) are matched by name" % seed)
+        # Each node's socket is its own: closing one ends exactly that node.
+        hs[5].close()
+        time.sleep(0.3)
+        ok(sorted(names(m.port)) == sorted("sh%02d" % i for i in range(12) if i != 5),
+           "closing one holder ends exactly its own registration")
+        for x in hs:
+            x.close()
+    finally:
+        m.close()
+
+
+def case_store_max():
+    # Two slots for the state, then room for 3 sockets of the 6.
+    m = manager(store_max=5)
+    try:
+        m.start()
+        hs = [hold(m.port, "m%d" % i, 5500 + i) for i in range(6)]
+        m.pump(0.3)
+        ok(m.refused_store == 3, "the store took 3 sockets and refused 3 (FileDescriptorStoreMax)")
+        before = ctl_nodes(m)
+        m.restart()
+        ok(names(m.port) == ["m0", "m1", "m2"], "the stored registrations survive the restart")
+        time.sleep(0.2)
+        ok([alive(h) for h in hs] == [True] * 3 + [False] * 3,
+           "the others' connections ended with the old process")
+        h = hold(m.port, "m4", 5504)
+        ok(ctl_nodes(m)["m4"]["creation"] == before["m4"]["creation"] + 1,
+           "an unstored node registering again continues its creation count")
+        for x in hs + [h]:
+            x.close()
+    finally:
+        m.close()
+
+
+def case_stale_names():
+    m = manager()
+    try:
+        m.start()
+        h = hold(m.port, "real", 5600)
+        # A connected TCP socket under an id no record has, and a pipe.
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        stray = socket.create_connection(srv.getsockname())
+        r, w = os.pipe()
+        inject = [("rzzzz", os.dup(stray.fileno())), ("bogus", r)]
+        os.kill(m.proc, 15)
+        m._exit_status()
+        m.start(inject=inject)
+        ok(names(m.port) == ["real"], "with unknown and stale names at start, the real node is kept")
+        log = open(m.log).read()
+        ok("dropping passed fd" in log and "rzzzz" in log and "bogus" in log,
+           "each dropped descriptor is logged by name")
+        m.pump(0.3)
+        ok("rzzzz" not in m.stored_names(), "the stale name is removed from the store")
+        os.close(w)
+        stray.close()
+        srv.close()
+        h.close()
+    finally:
+        m.close()
+
+
+def corrupt(m, how):
+    for name, fd in m.store:
+        if name.startswith("state."):
+            size = os.fstat(fd).st_size
+            if how == "garbage":
+                os.pwrite(fd, b"\xff" * 64, 40)
+            elif how == "foreign":
+                os.pwrite(fd, b"NOTEPMDD", 0)
+            elif how == "torn":
+                os.ftruncate(fd, size - 3)
+
+
+def case_corrupt_state():
+    for how in ("garbage", "foreign"):
+        m = manager()
+        try:
+            m.start()
+            hs = [hold(m.port, "x%d" % i, 5700 + i) for i in range(3)]
+            os.kill(m.proc, 15)
+            m._exit_status()
+            m.pump()
+            corrupt(m, how)
+            m.start()
+            ok(names(m.port) == [], "a %s state blob is rejected: the daemon starts clean" % how)
+            ok("rejected" in open(m.log).read(), "and says the saved state was rejected")
+            time.sleep(0.2)
+            ok(not any(alive(x) for x in hs), "the orphaned sockets are closed (nodes re-register)")
+            h = hold(m.port, "x0", 5700)
+            ok(lookup(m.port, "x0") == 5700, "and it serves normally")
+            for x in hs + [h]:
+                x.close()
+        finally:
+            m.close()
+
+
+def case_torn_state():
+    m = manager()
+    try:
+        m.start()
+        hs = [hold(m.port, "t%d" % i, 5800 + i) for i in range(3)]
+        m.crash()  # the new process compacts into the other slot
+        late = hold(m.port, "late", 5899)  # one journal record after it
+        os.kill(m.proc, 9)
+        m._exit_status()
+        m.pump()
+        corrupt(m, "torn")          # both slots: cut 3 bytes off each
+        m.start()
+        got = names(m.port)
+        ok(got[:3] == ["t0", "t1", "t2"] or sorted(got) == ["t0", "t1", "t2"],
+           "a journal cut short mid-record still gives back what it holds")
+        ok("late" not in got, "the cut record is ignored: its node is not listed")
+        for x in hs + [late]:
+            x.close()
+    finally:
+        m.close()
+
+
+def case_no_notify():
+    m = manager(notify=False)
+    try:
+        m.start()
+        h = hold(m.port, "plain", 5900)
+        ok(lookup(m.port, "plain") == 5900, "without NOTIFY_SOCKET everything works")
+        m.pump(0.3)
+        ok(m.messages == [] and m.store == [], "and nothing is sent or stored")
+        h.close()
+    finally:
+        m.close()
+
+
+def case_creations_continue():
+    m = manager()
+    try:
+        m.start()
+        h = hold(m.port, "again", 6000)
+        first = ctl_nodes(m)["again"]["creation"]
+        h.close()
+        time.sleep(0.2)
+        m.restart()
+        h = hold(m.port, "again", 6000)
+        ok(ctl_nodes(m)["again"]["creation"] == first + 1,
+           "a name unregistered before a restart continues its creation count after it")
+        h.close()
+    finally:
+        m.close()
+
+
+MODE = os.environ.get("NODE_MODE", "-sname")
+
+
+def erl_eval(port, host, expr, name):
+    r = subprocess.run(["erl", "-noshell", "-start_epmd", "false", MODE, name + "@" + host,
+                        "-hidden", "-setcookie", "epmddtest", "-eval", expr + ", halt()."],
+                       env=dict(os.environ, ERL_EPMD_PORT=str(port)), capture_output=True,
+                       text=True, timeout=60)
+    return r.stdout.strip()
+
+
+def case_otp_nodes():
+    """Real OTP nodes keep their registration, untouched, across a restart."""
+    host = os.environ.get("NODE_HOST") or socket.gethostname().split(".")[0]
+    m = manager()
+    nodes = []
+    try:
+        m.start()
+        env = dict(os.environ, ERL_EPMD_PORT=str(m.port))
+        for n in ("otpa", "otpb"):
+            nodes.append(subprocess.Popen(
+                ["erl", "-noshell", "-start_epmd", "false", MODE, n + "@" + host,
+                 "-setcookie", "epmddtest", "-eval", "receive after infinity -> ok end."],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.time() + 30
+        while sorted(names(m.port)) != ["otpa", "otpb"]:
+            assert time.time() < deadline, "the nodes did not register"
+            time.sleep(0.1)
+        own = erl_eval(m.port, host, "io:format(\"~p ~p\", [rpc:call('otpa@%s', erlang, system_info, [creation]), "
+                       "rpc:call('otpb@%s', erlang, system_info, [creation])])" % (host, host), "probe1")
+        before = ctl_nodes(m)
+        logged = open(m.log).read().count("registered 'otpa'")
+        t0 = time.time()
+        m.restart()
+        listed = ctl_nodes(m)
+        ok(time.time() - t0 < 2.0 and sorted(listed) == ["otpa", "otpb"],
+           "both nodes are listed at once after the restart (%.0f ms)" % ((time.time() - t0) * 1000))
+        ok(all(listed[n]["creation"] == before[n]["creation"] for n in listed),
+           "with their creations unchanged")
+        ok("%d %d" % (listed["otpa"]["creation"], listed["otpb"]["creation"]) == own,
+           "which are the nodes' own (%s)" % own)
+        out = erl_eval(m.port, host, "io:format(\"~p ~p\", [net_adm:ping('otpa@%s'), "
+                       "rpc:call('otpa@%s', net_adm, ping, ['otpb@%s'])])" % (host, host, host), "probe2")
+        ok(out == "pong pong", "they are reachable through the restarted daemon (%s)" % out)
+        time.sleep(2.5)  # longer than OTP's 2 s re-registration delay
+        ok(open(m.log).read().count("registered 'otpa'") == logged,
+           "and never registered again (their connection never saw end-of-file)")
+    finally:
+        for p in nodes:
+            p.terminate()
+            p.wait(10)
+        m.close()
+
+
+# ---------------------------------------------------------------- loops
+
+class Lookups:
+    """A lookup loop in a thread: every lookup a new connection."""
+
+    def __init__(self, port, want):
+        import threading
+        self.port, self.want = port, want
+        self.n = self.failed = self.refused = 0
+        self.stall = 0.0
+        self.errors = []
+        self.stop = threading.Event()
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        names = sorted(self.want)
+        i = 0
+        while not self.stop.is_set():
+            name = names[i % len(names)]
+            i += 1
+            t = time.time()
+            try:
+                c = Conn(self.port, timeout=10)
+                c.send(port2(name))
+                data, how = c.read_to_end(10)
+                c.close()
+                if data[:2] != b"w\x00" or struct.unpack(">H", data[2:4])[0] != self.want[name]:
+                    self.failed += 1
+                    self.errors.append((name, data[:4], how))
+            except ConnectionRefusedError:
+                self.refused += 1
+            except OSError as e:
+                self.failed += 1
+                self.errors.append((name, repr(e)))
+            self.stall = max(self.stall, time.time() - t)
+            self.n += 1
+
+    def finish(self):
+        self.stop.set()
+        self.t.join()
+
+
+def case_restart_loop(count=100):
+    m = manager()
+    try:
+        m.start()
+        want = {"loop%d" % i: 7000 + i for i in range(3)}
+        hs = [hold(m.port, n, p) for n, p in want.items()]
+        lk = Lookups(m.port, want)
+        t0 = time.time()
+        for i in range(count):
+            m.restart()
+        secs = time.time() - t0
+        time.sleep(0.2)
+        lk.finish()
+        print("restart loop: %d restarts (SIGTERM, start again) in %.1f s, %d lookups, "
+              "%d failed, %d refused, longest lookup %.0f ms"
+              % (count, secs, lk.n, lk.failed, lk.refused, lk.stall * 1000))
+        ok(lk.failed == 0 and lk.refused == 0,
+           "0 failed and 0 refused lookups across %d restarts %s" % (count, lk.errors[:3]))
+        ok(all(alive(h) for h in hs), "no registration saw its connection end")
+        for h in hs:
+            h.close()
+    finally:
+        m.close()
+
+
+def case_upgrade_loop(count=100):
+    import signal
+    port = free_port()
+    d = os.path.join(TMP, "up%d" % port)
+    os.makedirs(d)
+    log = open(os.path.join(d, "epmdd.log"), "wb")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ERL_EPMD_", "LISTEN_", "NOTIFY_"))}
+    p = subprocess.Popen([EPMDD, "-port", str(port), "-address", "127.0.0.1",
+                          "-control", os.path.join(d, "control")],
+                         stdout=subprocess.DEVNULL, stderr=log, env=env)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        want = {"up%d" % i: 7100 + i for i in range(3)}
+        hs = [hold(port, n, pp) for n, pp in want.items()]
+        lk = Lookups(port, want)
+        t0 = time.time()
+        logpath = os.path.join(d, "epmdd.log")
+        for i in range(count):
+            if i % 10 == 0:
+                r = subprocess.run([EPMDCTL, "-s", os.path.join(d, "control"), "upgrade"],
+                                   capture_output=True, timeout=30)
+                assert r.returncode == 0, r.stderr
+            else:
+                os.kill(p.pid, signal.SIGUSR2)
+            # The next one only once this one is done.
+            deadline = time.time() + 10
+            while open(logpath).read().count("nodes registered; listening") < i + 2:
+                assert time.time() < deadline, "upgrade %d did not finish" % i
+                time.sleep(0.01)
+        secs = time.time() - t0
+        time.sleep(0.2)
+        lk.finish()
+        print("upgrade loop: %d upgrades (every tenth by epmdctl, the rest by SIGUSR2) in %.1f s, "
+              "%d lookups, %d failed, %d refused, longest lookup %.0f ms"
+              % (count, secs, lk.n, lk.failed, lk.refused, lk.stall * 1000))
+        ok(p.poll() is None, "the same process (pid %d) is still running" % p.pid)
+        ok(lk.failed == 0 and lk.refused == 0,
+           "0 failed and 0 refused lookups across %d upgrades %s" % (count, lk.errors[:3]))
+        ok(all(alive(h) for h in hs), "no registration saw its connection end")
+        ok(sorted(names(port)) == sorted(want), "every node is still listed")
+        for h in hs:
+            h.close()
+    finally:
+        p.terminate()
+        p.wait(10)
+
+
+def case_upgrade_under_manager():
+    """An upgrade while the store is in use: nothing doubles or leaks."""
+    import signal
+    m = manager()
+    try:
+        m.start()
+        hs = [hold(m.port, "um%d" % i, 7200 + i) for i in range(3)]
+        before = m.stored_names()
+        t0 = time.time()
+        os.kill(m.proc, signal.SIGUSR2)
+        m.wait_for("READY", "1", since=t0)
+        ok(m.stored_names() == before, "after an in-place upgrade the store holds the same names once")
+        m.restart()
+        ok(sorted(names(m.port)) == ["um0", "um1", "um2"], "and a restart after it still restores them")
+        for h in hs:
+            h.close()
+    finally:
+        m.close()
+
+
+def case_upgrade_failures():
+    port = free_port()
+    d = os.path.join(TMP, "uf%d" % port)
+    os.makedirs(d)
+    ctl = os.path.join(d, "control")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ERL_EPMD_", "LISTEN_", "NOTIFY_"))}
+    p = subprocess.Popen([EPMDD, "-port", str(port), "-address", "127.0.0.1", "-control", ctl],
+                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "log"), "wb"), env=env)
+    try:
+        time.sleep(0.3)
+        h = hold(port, "keep", 7300)
+        for bad, why in (("/bin/false", "does not run"), (os.path.join(d, "missing"), "No such file")):
+            r = subprocess.run([EPMDCTL, "-s", ctl, "upgrade", bad], capture_output=True, text=True)
+            ok(r.returncode == 1 and why in r.stderr, "upgrade to %s is refused: %s" % (bad, r.stderr.strip()))
+        ok(p.poll() is None and lookup(port, "keep") == 7300 and alive(h),
+           "after refused upgrades the daemon runs on with its registrations")
+        # A copy of the binary elsewhere: the new path is used.
+        import shutil
+        copy = os.path.join(d, "epmdd-new")
+        shutil.copy(EPMDD, copy)
+        r = subprocess.run([EPMDCTL, "-s", ctl, "upgrade", copy], capture_output=True, text=True)
+        ok(r.returncode == 0, "upgrade to another binary is accepted")
+        deadline = time.time() + 10
+        while os.path.realpath("/proc/%d/exe" % p.pid) != os.path.realpath(copy):
+            assert time.time() < deadline, "the process did not switch binaries"
+            time.sleep(0.05)
+        ok(True, "the same pid now runs %s" % copy)
+        ok(lookup(port, "keep") == 7300 and alive(h), "with its registration")
+        h.close()
+    finally:
+        p.terminate()
+        p.wait(10)
+
+
+def case_many_upgrade():
+    """15000 registrations through one upgrade (names via a memfd)."""
+    import signal
+    port = free_port()
+    d = os.path.join(TMP, "mu%d" % port)
+    os.makedirs(d)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ERL_EPMD_", "LISTEN_", "NOTIFY_"))}
+    logpath = os.path.join(d, "log")
+    p = subprocess.Popen([EPMDD, "-port", str(port), "-address", "127.0.0.1",
+                          "-control", os.path.join(d, "control")],
+                         stdout=subprocess.DEVNULL, stderr=open(logpath, "wb"), env=env)
+    try:
+        time.sleep(0.3)
+        hs = []
+        for i in range(15000):
+            c = Conn(port)
+            c.send(alive2("many%05d" % i, port=20000 + i % 40000))
+            hs.append(c)
+        for c in hs:
+            assert c.read(6)[1] == "ok"
+        os.kill(p.pid, signal.SIGUSR2)
+        deadline = time.time() + 30
+        while "restored " not in open(logpath).read():
+            assert time.time() < deadline, "no upgrade"
+            time.sleep(0.05)
+        n = len(names(port))
+        ok(n == 15000, "15000 registrations survive one upgrade (got %d)" % n)
+        ok(all(alive(c) for c in hs[::997]), "their connections stay open")
+        for c in hs:
+            c.close()
+    finally:
+        p.terminate()
+        p.wait(20)
+
+
+def main():
+    cases = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
+    slow = {"restart_loop", "upgrade_loop", "many_upgrade", "otp_nodes"}
+    wanted = sys.argv[4:] or sorted(set(cases) - slow)
+    for name in wanted:
+        print("== %s" % name, flush=True)
+        cases[name]()
+    print("%d cases passed" % len(wanted))
+
+
+if __name__ == "__main__":
+    main()
