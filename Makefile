@@ -3,6 +3,7 @@
 #   make                 build src/epmdd
 #   make run             run the daemon in the foreground on port 4369
 #   make check           unit and integration tests (SANITIZE=1: ASan+UBSan)
+#   make bench           the benchmark against OTP's epmd (BENCH_ARGS=...)
 #   make install         PREFIX, DESTDIR, SBINDIR, BINDIR, MANDIR,
 #                        SYSTEMDUNITDIR, SYSUSERSDIR, DOCDIR, BASHCOMPDIR
 #
@@ -81,7 +82,7 @@ EPMDCTL := $(BIN)/epmdctl
 UNIT_BIN := $(B)/unit-tests
 
 .PHONY: all deps deps-fuzz run check check-unit check-integration check-valgrind \
-	lint install uninstall clean fuzz FORCE
+	lint install uninstall clean fuzz bench FORCE
 
 all: $(EPMDD) $(EPMDCTL)
 
@@ -211,6 +212,11 @@ uninstall:
 		$(DESTDIR)$(DOCDIR)/systemd/loopback-only.conf \
 		$(DESTDIR)$(DOCDIR)/systemd/cluster-address.conf \
 		$(DESTDIR)$(DOCDIR)/systemd/cluster-firewall.conf
+
+# The benchmark: OTP's epmd, epmdd and a floor server side by side; never
+# part of make check.  BENCH_ARGS go to tests/bench/run (--runs 5...).
+bench: $(EPMDD)
+	tests/bench/run --epmdd $(EPMDD) $(BENCH_ARGS)
 
 # libFuzzer targets (clang): FUZZ_SECONDS each, seeds from tests/data.
 FUZZ_CC ?= clang
