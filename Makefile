@@ -33,6 +33,7 @@ VERSION := $(shell cat VERSION)$(shell git rev-parse --short HEAD 2>/dev/null | 
 DEB_BUILD := gcc make pkg-config libuv1-dev libsystemd-dev check
 DEB_TEST  := erlang-base python3 iproute2 procps systemd mandoc
 DEB_FUZZ  := clang libclang-rt-14-dev
+DEB_BENCH := valgrind strace
 
 WARN := -std=gnu11 -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual \
 	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
@@ -81,8 +82,8 @@ EPMDD := $(BIN)/epmdd
 EPMDCTL := $(BIN)/epmdctl
 UNIT_BIN := $(B)/unit-tests
 
-.PHONY: all deps deps-fuzz run check check-unit check-integration check-valgrind \
-	lint install uninstall clean fuzz bench FORCE
+.PHONY: all deps deps-fuzz deps-bench run check check-unit check-integration \
+	check-valgrind lint install uninstall clean fuzz bench FORCE
 
 all: $(EPMDD) $(EPMDCTL)
 
@@ -148,6 +149,9 @@ deps:
 
 deps-fuzz:
 	$(call install_debs,$(DEB_FUZZ))
+
+deps-bench:
+	$(call install_debs,$(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH))
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -215,7 +219,8 @@ uninstall:
 
 # The benchmark: OTP's epmd, epmdd and a floor server side by side; never
 # part of make check.  BENCH_ARGS go to tests/bench/run (--runs 5...).
-bench: $(EPMDD)
+bench: deps-bench
+	@$(MAKE) --no-print-directory all
 	tests/bench/run --epmdd $(EPMDD) $(BENCH_ARGS)
 
 # libFuzzer targets (clang): FUZZ_SECONDS each, seeds from tests/data.

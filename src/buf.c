@@ -151,6 +151,18 @@ reserve(struct wbuf *b, size_t n)
 	return 0;
 }
 
+uint8_t *
+buf_put_space(struct wbuf *b, size_t n)
+{
+	uint8_t *p;
+
+	if (reserve(b, n) < 0)
+		return NULL;
+	p = b->p + b->len;
+	b->len += n;
+	return p;
+}
+
 int
 buf_put_bytes(struct wbuf *b, const void *p, size_t n)
 {

@@ -67,6 +67,21 @@ int buf_put_u16(struct wbuf *b, uint16_t v);
 int buf_put_u32(struct wbuf *b, uint32_t v);
 int buf_put_u64(struct wbuf *b, uint64_t v);
 int buf_put_bytes(struct wbuf *b, const void *p, size_t n);
+/*
+ * Room for n more bytes: returns where to write them (and counts them
+ * as written), or NULL (-ENOBUFS/-ENOMEM cases) with nothing changed.
+ * For encoders that know a reply's size up front.
+ */
+uint8_t *buf_put_space(struct wbuf *b, size_t n);
+/* Big-endian stores into such space. */
+static inline uint8_t *
+buf_store_u16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+	return p + 2;
+}
+
 /* printf into the buffer (no NUL stored). */
 int buf_printf(struct wbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

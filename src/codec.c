@@ -215,24 +215,23 @@ codec_put_alive2_resp(struct wbuf *w, uint16_t hv, uint8_t result,
 int
 codec_put_port2_resp(struct wbuf *w, const struct codec_alive2 *n)
 {
-	size_t start = w->len;
-	int r = 0;
+	uint8_t *p = buf_put_space(w, 14u + n->nlen + n->elen);
 
-	r |= buf_put_u8(w, CODEC_PORT2_RESP);
-	r |= buf_put_u8(w, 0);
-	r |= buf_put_u16(w, n->port);
-	r |= buf_put_u8(w, n->type);
-	r |= buf_put_u8(w, n->proto);
-	r |= buf_put_u16(w, n->hv);
-	r |= buf_put_u16(w, n->lv);
-	r |= buf_put_u16(w, n->nlen);
-	r |= buf_put_bytes(w, n->name, n->nlen);
-	r |= buf_put_u16(w, n->elen);
-	r |= buf_put_bytes(w, n->extra, n->elen);
-	if (r != 0) {
-		w->len = start;
+	if (p == NULL)
 		return -ENOBUFS;
-	}
+	*p++ = CODEC_PORT2_RESP;
+	*p++ = 0;
+	p = buf_store_u16(p, n->port);
+	*p++ = n->type;
+	*p++ = n->proto;
+	p = buf_store_u16(p, n->hv);
+	p = buf_store_u16(p, n->lv);
+	p = buf_store_u16(p, n->nlen);
+	if (n->nlen > 0)
+		memcpy(p, n->name, n->nlen);
+	p = buf_store_u16(p + n->nlen, n->elen);
+	if (n->elen > 0)
+		memcpy(p, n->extra, n->elen);
 	return 0;
 }
 

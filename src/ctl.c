@@ -197,12 +197,13 @@ client_error(struct ctl_client *c, enum ctl_error code, const char *msg,
 /* ---------------------------------------------------------- replies */
 
 static int
-put_node(struct wbuf *w, const struct node *n)
+put_node(struct ctl *ctl, struct wbuf *w, struct node *n)
 {
 	char peer[NET_ADDR_TEXT];
 	size_t start;
 	int r;
 
+	net_resolve_owner(ctl->cfg.net, n);
 	net_addr_text(&n->peer, peer);
 	if ((r = ctlproto_begin(w, CTL_NODE, &start)) < 0)
 		return r;
@@ -239,7 +240,7 @@ do_names(struct ctl_client *c, const struct ctl_msg *m)
 	ctl->out.len = 0;
 	for (n = registry_first_active(ctl->cfg.reg); n != NULL;
 	     n = registry_next(n)) {
-		if (put_node(&ctl->out, n) < 0) {
+		if (put_node(ctl, &ctl->out, n) < 0) {
 			client_error(c, CTL_ERR_INTERNAL,
 			    "out of memory for the list", false);
 			return;
@@ -313,6 +314,7 @@ do_status(struct ctl_client *c, const struct ctl_msg *m)
 	r |= ctlproto_put_u64(w, "connections_limit", ns.conns_limit);
 	r |= ctlproto_put_u64(w, "accepted", ns.accepted);
 	r |= ctlproto_put_u64(w, "accept_errors", ns.accept_errors);
+	r |= ctlproto_put_u64(w, "answered_at_once", ns.at_once);
 	r |= ctlproto_put_u64(w, "control_clients", ctl->nclients);
 	r |= ctlproto_put_u64(w, "hash_buckets",
 	    registry_bucket_count(ctl->cfg.reg));
@@ -605,11 +607,13 @@ broadcast(struct ctl *ctl)
 	ctl->out.len = 0;
 }
 
-static bool
-has_watchers(const struct ctl *ctl)
+bool
+ctl_has_watchers(const struct ctl *ctl)
 {
 	const struct ctl_client *c;
 
+	if (ctl == NULL)
+		return false;
 	TAILQ_FOREACH(c, &ctl->clients, link)
 		if (c->watching)
 			return true;
@@ -625,7 +629,7 @@ ctl_node_event(struct ctl *ctl, const struct node *n, enum registry_event ev,
 	size_t start;
 	int r = 0;
 
-	if (ctl == NULL || ctl->stopping || !has_watchers(ctl))
+	if (ctl == NULL || ctl->stopping || !ctl_has_watchers(ctl))
 		return;
 	w = &ctl->out;
 	w->len = 0;
@@ -658,7 +662,7 @@ ctl_refused_event(struct ctl *ctl, const struct dispatch_result *res,
 	size_t start;
 	int r = 0;
 
-	if (ctl == NULL || ctl->stopping || !has_watchers(ctl))
+	if (ctl == NULL || ctl->stopping || !ctl_has_watchers(ctl))
 		return;
 	w = &ctl->out;
 	w->len = 0;

@@ -77,6 +77,9 @@ const char *ctl_path(const struct ctl *ctl);
 int ctl_listen_fd(const struct ctl *ctl);
 bool ctl_owns_path(const struct ctl *ctl);
 
+/* Is anyone watching events (so that they are worth preparing)? */
+bool ctl_has_watchers(const struct ctl *ctl);
+
 /* Tell watchers about a registry change. */
 void ctl_node_event(struct ctl *ctl, const struct node *n,
     enum registry_event ev, enum registry_reason reason);

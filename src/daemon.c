@@ -70,7 +70,7 @@ struct daemon {
 	bool status_dirty;
 	bool stopping;
 	bool upgrading;
-	const char *stop_why;
+	bool owner_early;	/* journal or store: note owners at once */
 	int64_t started;
 };
 
@@ -119,7 +119,7 @@ status_changed(struct daemon *d)
 
 /* Every registry change: the log (with journal fields), watchers, STATUS. */
 static void
-registry_event_cb(void *arg, const struct node *n, enum registry_event ev,
+registry_event_cb(void *arg, struct node *n, enum registry_event ev,
     enum registry_reason reason)
 {
 	struct daemon *d = arg;
@@ -128,6 +128,10 @@ registry_event_cb(void *arg, const struct node *n, enum registry_event ev,
 	struct log_field f[8];
 	size_t nf = 0;
 
+	/* The owner lookup costs a netlink query: only when it is shown. */
+	if (ev == REGISTRY_REGISTERED &&
+	    (d->owner_early || ctl_has_watchers(d->ctl)))
+		net_resolve_owner(d->net, n);
 	if (ev == REGISTRY_REGISTERED)
 		persist_registered(d->persist, n);
 	else
@@ -601,6 +605,7 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	if (o->daemon && !reexec)
 		daemonize(3 + nfds);
 	start_logging(o, prog);
+	d->owner_early = sysd_notify_available() || sysd_stderr_is_journal();
 	signal(SIGPIPE, SIG_IGN);
 	d->started = (int64_t)time(NULL);
 

@@ -168,9 +168,6 @@ do_alive2(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 	e.fd = peer->fd;
 	e.uid = peer->uid;
 	e.peer = peer->addr;
-	if (e.uid == REGISTRY_UID_UNKNOWN && ctx->peer_owner != NULL &&
-	    !ctx->peer_owner(ctx->arg, peer->owner, &e.uid, &e.inode))
-		e.uid = REGISTRY_UID_UNKNOWN;
 	r = registry_register(ctx->reg, &e, now, &n);
 	if (r == -EEXIST) {
 		alive2_error(ctx, ret, out, a.hv, DISPATCH_DUPLICATE,

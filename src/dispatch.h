@@ -69,20 +69,11 @@ struct dispatch_stats {
  */
 typedef bool dispatch_holder_gone_fn(void *arg, void *owner);
 
-/*
- * Ask the network layer who owns the peer socket of a connection about
- * to register (uid and socket inode); return false if it cannot say.
- * May be NULL.
- */
-typedef bool dispatch_peer_owner_fn(void *arg, void *owner, uint32_t *ret_uid,
-    uint64_t *ret_inode);
-
 /* Long-lived dispatch state; reg is borrowed. */
 struct dispatch_ctx {
 	struct registry *reg;
 	bool relaxed;
 	dispatch_holder_gone_fn *holder_gone;
-	dispatch_peer_owner_fn *peer_owner;
 	void *arg;
 	struct dispatch_stats stats;
 };

@@ -28,7 +28,6 @@
 #include "util.h"
 
 struct conn {
-	uv_tcp_t tcp;
 	struct net *net;
 	TAILQ_ENTRY(conn) link; /* net->timeq, or net->held once registered */
 	uint64_t deadline;	/* ms (uv_hrtime clock) for the request */
@@ -41,9 +40,11 @@ struct conn {
 	bool is_local;
 	bool closing;
 	bool in_list;
+	bool shell;		/* on the stack: no libuv handle (yet) */
 	uint8_t after_write;	/* enum dispatch_fate once a reply is queued */
 	int fd;
 	struct registry_addr peer;
+	uv_tcp_t tcp;		/* last: a shell leaves it untouched */
 };
 
 TAILQ_HEAD(conn_list, conn);
@@ -86,6 +87,8 @@ struct net {
 };
 
 static void conn_close(struct conn *c, enum registry_reason reason);
+static struct conn *shell_promote(struct conn *shell);
+static void conn_process(struct conn *c, const uint8_t *frame, size_t len);
 static void drain_check(struct net *net);
 
 void
@@ -273,6 +276,11 @@ conn_close(struct conn *c, enum registry_reason reason)
 		c->node = NULL;
 		registry_unregister(net->dctx->reg, n, reason, wall_seconds());
 	}
+	if (c->shell) {
+		/* Never had a handle: just the descriptor. */
+		close(c->fd);
+		return;
+	}
 	net->stats.conns--;
 	uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
 	drain_check(net);
@@ -286,6 +294,9 @@ conn_written(struct conn *c)
 
 	switch ((enum dispatch_fate)c->after_write) {
 	case DISPATCH_REPLY_KEEP:
+		/* A registration made at once needs its handle now. */
+		if (c->shell)
+			shell_promote(c);
 		break;
 	case DISPATCH_REPLY_KILL:
 		conn_close(c, REGISTRY_SHUTDOWN);
@@ -338,8 +349,16 @@ conn_send(struct conn *c, uint8_t *p, size_t len, unsigned writes,
 	if (net->cfg.delay_write > 0)
 		sleep(net->cfg.delay_write * writes);
 	c->after_write = (uint8_t)fate;
-	b = uv_buf_init((char *)p, (unsigned)len);
-	r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+	if (c->shell) {
+		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		r = n >= 0 ? (int)n
+		    : errno == EAGAIN || errno == EWOULDBLOCK ? UV_EAGAIN
+							     : -errno;
+	} else {
+		b = uv_buf_init((char *)p, (unsigned)len);
+		r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+	}
 	if (r >= 0 && (size_t)r == len) {
 		conn_written(c);
 		return;
@@ -352,6 +371,17 @@ conn_send(struct conn *c, uint8_t *p, size_t len, unsigned writes,
 	}
 	if (r > 0)
 		off = (size_t)r;
+	if (c->shell) {
+		/* The rest waits for the socket: it needs a handle. */
+		struct conn *full = shell_promote(c);
+
+		if (full == NULL)
+			return;
+		if (fate != DISPATCH_REPLY_KEEP)
+			uv_read_stop((uv_stream_t *)&full->tcp);
+		full->after_write = (uint8_t)fate;
+		c = full;
+	}
 	w = malloc(sizeof(*w) + len - off);
 	if (w == NULL) {
 		log_warnx("out of memory for a reply, closing connection");
@@ -388,15 +418,6 @@ holder_gone(void *arg, void *owner)
 	if (r >= 0)
 		return true;
 	return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
-}
-
-static bool
-peer_owner(void *arg, void *owner, uint32_t *ret_uid, uint64_t *ret_inode)
-{
-	struct net *net = arg;
-	struct conn *c = owner;
-
-	return sockdiag_peer_owner(net->diag, c->fd, ret_uid, ret_inode) == 0;
 }
 
 /* Handle one complete request (frame includes the length prefix). */
@@ -448,13 +469,15 @@ conn_process(struct conn *c, const uint8_t *frame, size_t len)
 		conn_close(c, REGISTRY_CLOSED);
 		return;
 	}
-	if (res.fate == DISPATCH_REPLY_KEEP) {
+	if (res.fate == DISPATCH_REPLY_KEEP && c->shell)
+		c->node = res.node; /* handed to its handle once written */
+	else if (res.fate == DISPATCH_REPLY_KEEP) {
 		/* A registration: no deadline; any later byte ends it. */
 		conn_unlink(c);
 		c->node = res.node;
 		TAILQ_INSERT_TAIL(&net->held, c, link);
 		c->in_list = true;
-	} else
+	} else if (!c->shell)
 		uv_read_stop((uv_stream_t *)&c->tcp);
 	conn_send(c, net->out.p, net->out.len, res.writes, res.fate);
 }
@@ -559,17 +582,46 @@ conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 /* ---------------------------------------------------------- accepting */
 
 /*
- * Wrap an accepted (or inherited) connected socket in a connection.
- * Takes the descriptor: on failure it is closed.  peer may be NULL, then
- * it is asked for.
+ * Who is at the other end, and is it local?  peer may be NULL: it is
+ * then asked for.  Our own address matters only for peers that are not
+ * loopback.
  */
-static struct conn *
-conn_open(struct net *net, int fd, uint16_t listen_port,
-    const struct sockaddr_storage *peer)
+static void
+conn_facts(int fd, const struct sockaddr_storage *peer,
+    struct registry_addr *ret_peer, bool *ret_local)
 {
 	struct sockaddr_storage ss;
 	struct registry_addr self;
 	socklen_t len;
+
+	memset(ret_peer, 0, sizeof(*ret_peer));
+	if (peer == NULL) {
+		len = sizeof(ss);
+		if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+			peer = &ss;
+	}
+	if (peer != NULL)
+		addr_from_sockaddr(peer, ret_peer);
+	memset(&self, 0, sizeof(self));
+	*ret_local = peer_is_local(ret_peer, &self);
+	if (!*ret_local) {
+		len = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+			addr_from_sockaddr(&ss, &self);
+			*ret_local = peer_is_local(ret_peer, &self);
+		}
+	}
+}
+
+/*
+ * Wrap a connected socket in a libuv-driven connection: one that did
+ * not answer at once, or holds a registration.  Takes the descriptor:
+ * on failure it is closed.
+ */
+static struct conn *
+conn_open(struct net *net, int fd, uint16_t listen_port,
+    const struct registry_addr *peer, bool is_local)
+{
 	struct conn *c;
 
 	c = calloc(1, sizeof(*c));
@@ -582,29 +634,14 @@ conn_open(struct net *net, int fd, uint16_t listen_port,
 	c->tcp.data = c;
 	c->fd = fd;
 	c->listen_port = listen_port;
+	c->peer = *peer;
+	c->is_local = is_local;
 	uv_tcp_init(net->loop, &c->tcp);
 	if (uv_tcp_open(&c->tcp, fd) < 0) {
 		close(fd);
 		c->closing = true;
 		uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
 		return NULL;
-	}
-	if (peer == NULL) {
-		len = sizeof(ss);
-		if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-			peer = &ss;
-	}
-	if (peer != NULL)
-		addr_from_sockaddr(peer, &c->peer);
-	/* Our own address matters only for peers that are not loopback. */
-	memset(&self, 0, sizeof(self));
-	c->is_local = peer_is_local(&c->peer, &self);
-	if (!c->is_local) {
-		len = sizeof(ss);
-		if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
-			addr_from_sockaddr(&ss, &self);
-			c->is_local = peer_is_local(&c->peer, &self);
-		}
 	}
 	net->stats.conns++;
 	if (net->stats.conns > net->stats.conns_peak)
@@ -620,6 +657,109 @@ conn_open(struct net *net, int fd, uint16_t listen_port,
 		return NULL;
 	}
 	return c;
+}
+
+/* A shell that holds a registration (or a reply to finish) gets a
+ * handle; the registry learns its new owner. */
+static struct conn *
+shell_promote(struct conn *shell)
+{
+	struct net *net = shell->net;
+	struct conn *c = conn_open(net, shell->fd, shell->listen_port,
+	    &shell->peer, shell->is_local);
+
+	if (c == NULL) {
+		if (shell->node != NULL)
+			registry_unregister(net->dctx->reg, shell->node,
+			    REGISTRY_ERROR, wall_seconds());
+		return NULL;
+	}
+	if (shell->node != NULL) {
+		conn_unlink(c);
+		c->node = shell->node;
+		TAILQ_INSERT_TAIL(&net->held, c, link);
+		c->in_list = true;
+		registry_set_owner(net->dctx->reg, c->node, c, c->fd);
+	}
+	return c;
+}
+
+/*
+ * Serve a connection just accepted, without a libuv handle when the
+ * request is already there whole (most lookups from loopback): read
+ * it, answer it, close.  Anything slower gets a handle.  The read is
+ * OTP's first read (up to CODEC_FIRST_READ bytes), so the framing rules
+ * are those of net's other path.
+ */
+static void
+serve_accepted(struct net *net, int fd, const struct sockaddr_storage *ss,
+    uint16_t listen_port)
+{
+	struct conn shell;
+	struct conn *c;
+	char peer[NET_ADDR_TEXT];
+	ssize_t n, fs;
+
+	/* Everything but the handle, which a shell never uses. */
+	memset(&shell, 0, offsetof(struct conn, tcp));
+	shell.net = net;
+	shell.fd = fd;
+	shell.listen_port = listen_port;
+	shell.shell = true;
+	conn_facts(fd, ss, &shell.peer, &shell.is_local);
+	n = read(fd, net->scratch, CODEC_FIRST_READ);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		conn_open(net, fd, listen_port, &shell.peer, shell.is_local);
+		return;
+	}
+	if (n <= 0) {
+		if (n < 0) {
+			net_addr_text(&shell.peer, peer);
+			log_peer("read from %s failed: %s", peer,
+			    strerror(errno));
+		}
+		close(fd);
+		return;
+	}
+	fs = codec_frame_size(net->scratch, (size_t)n);
+	if (fs < 0 || (fs > 0 && n > fs)) {
+		net_addr_text(&shell.peer, peer);
+		if (fs < 0)
+			log_peer("invalid packet size (%u) from %s, closing",
+			    (unsigned)(net->scratch[0] << 8 | net->scratch[1]),
+			    peer);
+		else
+			log_peer("got %zd bytes in packet from %s, expected "
+				 "%zd, closing",
+			    n, peer, fs);
+		refused(net, &shell.peer,
+		    fs < 0 ? DISPATCH_BAD_SIZE : DISPATCH_PIPELINED);
+		close(fd);
+		return;
+	}
+	if (fs == n) {
+		net->stats.at_once++;
+		conn_process(&shell, net->scratch, (size_t)n);
+		return;
+	}
+	/* Part of a request: the rest comes through libuv. */
+	c = conn_open(net, fd, listen_port, &shell.peer, shell.is_local);
+	if (c == NULL)
+		return;
+	if (fs == 0) {
+		c->head = net->scratch[0];
+		c->got = 1;
+		return;
+	}
+	c->buf = malloc((size_t)fs);
+	if (c->buf == NULL) {
+		log_warnx("out of memory for a request, closing connection");
+		conn_close(c, REGISTRY_CLOSED);
+		return;
+	}
+	memcpy(c->buf, net->scratch, (size_t)n);
+	c->got = (uint16_t)n;
+	c->want = (uint16_t)fs;
 }
 
 /*
@@ -709,7 +849,7 @@ listener_poll_cb(uv_poll_t *p, int status, int events)
 			continue;
 		}
 		net->stats.accepted++;
-		conn_open(net, fd, l->port, &ss);
+		serve_accepted(net, fd, &ss, l->port);
 	}
 }
 
@@ -919,7 +1059,6 @@ net_new(uv_loop_t *loop, struct dispatch_ctx *dctx,
 	uv_timer_init(loop, &net->sweep);
 	net->sweep.data = net;
 	dctx->holder_gone = holder_gone;
-	dctx->peer_owner = peer_owner;
 	dctx->arg = net;
 	*ret = net;
 	return 0;
@@ -967,7 +1106,12 @@ int
 net_adopt_registration(struct net *net, int fd, struct node *n,
     uint16_t listen_port)
 {
-	struct conn *c = conn_open(net, fd, listen_port, NULL);
+	struct registry_addr peer;
+	bool is_local;
+	struct conn *c;
+
+	conn_facts(fd, NULL, &peer, &is_local);
+	c = conn_open(net, fd, listen_port, &peer, is_local);
 
 	if (c == NULL)
 		return -ENOMEM;
@@ -1035,6 +1179,20 @@ net_registration_fds(const struct net *net, int *fds, uint64_t *ids,
 		n++;
 	}
 	return n;
+}
+
+void
+net_resolve_owner(struct net *net, struct node *n)
+{
+	struct conn *c = n->owner;
+	uint32_t uid;
+	uint64_t inode;
+
+	if (!n->active || n->uid != REGISTRY_UID_UNKNOWN || c == NULL ||
+	    c->closing)
+		return;
+	if (sockdiag_peer_owner(net->diag, c->fd, &uid, &inode) == 0)
+		registry_set_uid(net->dctx->reg, n, uid, inode);
 }
 
 void

@@ -53,13 +53,14 @@ struct net_stats {
 	size_t conns_limit;
 	uint64_t accepted;
 	uint64_t accept_errors;
+	uint64_t at_once;  /* answered straight after accept, no handle */
 };
 
 struct net;
 
 /*
  * Create the network layer (no sockets yet); it installs its
- * holder_gone and peer_owner hooks in dctx.  Returns 0 and *ret, or
+ * holder_gone hook in dctx.  Returns 0 and *ret, or
  * -ENOMEM.
  */
 int net_new(uv_loop_t *loop, struct dispatch_ctx *dctx,
@@ -103,6 +104,13 @@ void net_addr_text(const struct registry_addr *a, char buf[NET_ADDR_TEXT]);
  * the registration must already have been ended by the caller.
  */
 void net_release(struct net *net, void *owner);
+
+/*
+ * Find out, once, who owns the socket that registered n (uid and
+ * inode, through inet_diag) and note it in the registry.  Costs a
+ * netlink query, so it is done only when someone wants to know.
+ */
+void net_resolve_owner(struct net *net, struct node *n);
 
 /*
  * Take over a connection that already holds registration n (restored

@@ -106,7 +106,7 @@ struct registry_stats {
 	size_t old;
 };
 
-typedef void registry_observer_fn(void *arg, const struct node *n,
+typedef void registry_observer_fn(void *arg, struct node *n,
     enum registry_event ev, enum registry_reason reason);
 
 struct registry;
@@ -181,6 +181,10 @@ void registry_set_next_id(struct registry *reg, uint64_t next);
 int registry_restore(struct registry *reg, const struct registry_entry *e,
     bool active, uint32_t cr, int64_t registered_at, int64_t unregistered_at,
     uint64_t id, struct node **ret);
+
+/* Note who owns the registering socket, once known. */
+void registry_set_uid(struct registry *reg, struct node *n, uint32_t uid,
+    uint64_t inode);
 
 /* Give an active record its (new) holder after a restart. */
 void registry_set_owner(struct registry *reg, struct node *n, void *owner,

@@ -235,7 +235,7 @@ struct seen {
 };
 
 static void
-observe(void *arg, const struct node *n, enum registry_event ev,
+observe(void *arg, struct node *n, enum registry_event ev,
     enum registry_reason reason)
 {
 	struct seen *s = arg;
