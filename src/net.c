@@ -41,6 +41,7 @@ struct conn {
 	bool closing;
 	bool in_list;
 	bool shell;		/* on the stack: no libuv handle (yet) */
+	bool replying;		/* a reply is queued, waiting for the peer */
 	uint8_t after_write;	/* enum dispatch_fate once a reply is queued */
 	int fd;
 	struct registry_addr peer;
@@ -223,9 +224,14 @@ sweep_cb(uv_timer_t *t)
 	}
 	while ((c = TAILQ_FIRST(&net->timeq)) != NULL && c->deadline <= now) {
 		net_addr_text(&c->peer, peer);
-		log_peer("closing connection from %s: no complete request "
-			 "within %u s (%u bytes received)",
-		    peer, net->cfg.packet_timeout, c->got);
+		if (c->replying)
+			log_peer("closing connection from %s: reply not taken "
+				 "within %u s",
+			    peer, net->cfg.packet_timeout);
+		else
+			log_peer("closing connection from %s: no complete "
+				 "request within %u s (%u bytes received)",
+			    peer, net->cfg.packet_timeout, c->got);
 		refused(net, &c->peer, DISPATCH_TIMEOUT);
 		conn_close(c, REGISTRY_CLOSED);
 	}
@@ -382,6 +388,7 @@ conn_send(struct conn *c, uint8_t *p, size_t len, unsigned writes,
 		full->after_write = (uint8_t)fate;
 		c = full;
 	}
+	c->replying = true;
 	w = malloc(sizeof(*w) + len - off);
 	if (w == NULL) {
 		log_warnx("out of memory for a reply, closing connection");
@@ -646,7 +653,8 @@ conn_open(struct net *net, int fd, uint16_t listen_port,
 	net->stats.conns++;
 	if (net->stats.conns > net->stats.conns_peak)
 		net->stats.conns_peak = net->stats.conns;
-	c->deadline = now_ms() + (uint64_t)net->cfg.packet_timeout * 1000;
+	/* Rounded up, so that no connection is closed a moment early. */
+	c->deadline = now_ms() + 1 + (uint64_t)net->cfg.packet_timeout * 1000;
 	TAILQ_INSERT_TAIL(&net->timeq, c, link);
 	c->in_list = true;
 	if (!uv_is_active((uv_handle_t *)&net->sweep))
