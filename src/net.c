@@ -443,6 +443,12 @@ conn_process(struct conn *c, const uint8_t *frame, size_t len)
 	peer.listen_port = c->listen_port;
 	peer.uid = REGISTRY_UID_UNKNOWN;
 	peer.addr = c->peer;
+	if (log_get_verbosity() >= 2) {
+		/* Before dispatch, so that it precedes what the request does. */
+		net_addr_text(&c->peer, text);
+		log_trace("got %s (%zu bytes) from %s",
+		    dispatch_tag_name(frame[2]), len - 2, text);
+	}
 	net->out.len = 0;
 	dispatch_request(net->dctx, &peer, frame + 2, len - 2, wall_seconds(),
 	    &net->out, &res);
@@ -453,11 +459,6 @@ conn_process(struct conn *c, const uint8_t *frame, size_t len)
 		conn_unlink(o);
 		o->node = NULL;
 		conn_close(o, REGISTRY_CLOSED);
-	}
-	if (log_get_verbosity() >= 2) {
-		net_addr_text(&c->peer, text);
-		log_trace("got %s (%zu bytes) from %s",
-		    dispatch_tag_name(res.tag), len - 2, text);
 	}
 	if (res.refusal != DISPATCH_OK) {
 		net_addr_text(&c->peer, text);
