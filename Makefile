@@ -26,14 +26,15 @@ CFLAGS    ?= -O2 -g
 LDFLAGS   ?=
 WERROR    ?= 1
 SANITIZE  ?= 0
+VALGRIND  ?= 0
 
 VERSION := $(shell cat VERSION)$(shell git rev-parse --short HEAD 2>/dev/null | sed "s/^/+g/")
 
 # Debian 12 packages: to build, and to run the tests.
 DEB_BUILD := gcc make pkg-config libuv1-dev libsystemd-dev check
-DEB_TEST  := erlang-base python3 iproute2 procps systemd mandoc
+DEB_TEST  := erlang-base python3 iproute2 procps systemd mandoc valgrind
 DEB_FUZZ  := clang libclang-rt-14-dev
-DEB_BENCH := valgrind strace
+DEB_BENCH := strace
 
 WARN := -std=gnu11 -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual \
 	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
@@ -164,13 +165,38 @@ check: deps
 check-unit: $(UNIT_BIN)
 	EPMDD_TEST_DATA=tests/data ./$(UNIT_BIN)
 
-check-integration: $(EPMDD) $(EPMDCTL)
-	EPMDD=$(abspath $(EPMDD)) EPMDCTL=$(abspath $(EPMDCTL)) \
-		tests/integration/run $(TESTS)
+# VALGRIND=1: the integration tests get, as EPMDD and EPMDCTL, scripts
+# that run the real binaries under memcheck (tests/integration/valgrind-wrap;
+# logs in build/test-logs/valgrind/TEST/).
+ifeq ($(VALGRIND),1)
+ifeq ($(SANITIZE),1)
+$(error VALGRIND=1 and SANITIZE=1 do not mix: choose one)
+endif
+IT_BINS := $(B)/valgrind/epmdd $(B)/valgrind/epmdctl
+IT_ENV := VALGRIND=1 EPMDD=$(abspath $(B)/valgrind/epmdd) \
+	EPMDCTL=$(abspath $(B)/valgrind/epmdctl) \
+	EPMDD_REAL=$(abspath $(EPMDD)) EPMDCTL_REAL=$(abspath $(EPMDCTL))
+else
+IT_BINS :=
+IT_ENV := EPMDD=$(abspath $(EPMDD)) EPMDCTL=$(abspath $(EPMDCTL))
+endif
 
-check-valgrind: $(UNIT_BIN)
+$(B)/valgrind/epmdd $(B)/valgrind/epmdctl: $(B)/valgrind/%: $(BIN)/% FORCE
+	@mkdir -p $(@D)
+	@printf '#!/bin/sh\nexec %s %s "$$@"\n' \
+		'$(abspath tests/integration/valgrind-wrap)' '$(abspath $<)' >$@.tmp
+	@chmod 755 $@.tmp
+	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+
+check-integration: $(EPMDD) $(EPMDCTL) $(IT_BINS)
+	$(IT_ENV) tests/integration/run $(TESTS)
+
+# The unit tests under valgrind, then the integration tests (VALGRIND=1).
+check-valgrind: deps
+	@$(MAKE) --no-print-directory $(UNIT_BIN) $(EPMDD) $(EPMDCTL)
 	CK_FORK=no EPMDD_TEST_DATA=tests/data valgrind --leak-check=full \
 		--error-exitcode=1 ./$(UNIT_BIN)
+	@$(MAKE) --no-print-directory check-integration VALGRIND=1
 
 lint:
 	mandoc -Tlint -Wwarning man/epmdd.8 man/epmdctl.1

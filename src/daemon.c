@@ -542,9 +542,14 @@ port_in_use(struct daemon *d)
 	return 0;
 }
 
-/* An upgrade blocks these across execv (see upgrade.c). */
+/*
+ * The signals the daemon handles are blocked from the start until their
+ * handlers are in place (and an upgrade blocks them across execv, see
+ * upgrade.c): one that comes while the listeners already accept stays
+ * pending and is then handled, instead of killing the daemon.
+ */
 static void
-unblock_signals(void)
+mask_signals(int how)
 {
 	sigset_t set;
 
@@ -553,7 +558,7 @@ unblock_signals(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR2);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	sigprocmask(how, &set, NULL);
 }
 
 static void
@@ -586,6 +591,7 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	ssize_t len;
 	int nfds, control = -1, r;
 
+	mask_signals(SIG_BLOCK);
 	d->opts = o;
 	d->prog = prog;
 	d->argv = argv;
@@ -670,7 +676,7 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	uv_signal_start(&d->sigint, signal_cb, SIGINT);
 	uv_signal_start(&d->sighup, signal_cb, SIGHUP);
 	uv_signal_start(&d->sigusr2, signal_cb, SIGUSR2);
-	unblock_signals();
+	mask_signals(SIG_UNBLOCK);
 	if ((wd = sysd_watchdog_usec()) > 0)
 		uv_timer_start(&d->watchdog, watchdog_cb, 0,
 		    wd / 2000 > 0 ? wd / 2000 : 1);

@@ -111,13 +111,14 @@ class Attack:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         s.setblocking(False)
         await asyncio.wait_for(
-            self.loop.sock_connect(s, ("127.0.0.1", self.a.port)), 5)
+            self.loop.sock_connect(s, ("127.0.0.1", self.a.port)),
+            5 * self.a.scale)
         return s
 
     async def read_all(self, s, bound=5.0):
         """Read to EOF (or reset); (bytes, how)."""
         got = b""
-        end = time.monotonic() + bound
+        end = time.monotonic() + bound * self.a.scale
         try:
             while len(got) < MAX_REPLY:
                 left = end - time.monotonic()
@@ -136,7 +137,8 @@ class Attack:
 
     async def send(self, s, data):
         try:
-            await asyncio.wait_for(self.loop.sock_sendall(s, data), 5)
+            await asyncio.wait_for(self.loop.sock_sendall(s, data),
+                                   5 * self.a.scale)
             return True
         except (OSError, asyncio.TimeoutError):
             return False
@@ -271,7 +273,8 @@ class Attack:
         for _ in range(r.randint(0, 6)):
             await asyncio.sleep(0.01)
             try:
-                got += await asyncio.wait_for(self.loop.sock_recv(s, 1024), 5)
+                got += await asyncio.wait_for(self.loop.sock_recv(s, 1024),
+                                              5 * self.a.scale)
             except (OSError, asyncio.TimeoutError):
                 break
         if end == "reset":
@@ -307,7 +310,7 @@ class Attack:
         try:
             while len(got) < n:
                 chunk = await asyncio.wait_for(
-                    self.loop.sock_recv(s, n - len(got)), 5)
+                    self.loop.sock_recv(s, n - len(got)), 5 * self.a.scale)
                 if not chunk:
                     return got, "closed"
                 got += chunk
@@ -352,8 +355,8 @@ def timed(fn):
     return r, (time.monotonic() - t0) * 1000.0
 
 
-def request(port, data, keep=False):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+def request(port, data, keep=False, scale=1.0):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10 * scale)
     s.sendall(data)
     if keep:
         got = b""
@@ -382,10 +385,13 @@ def good(a):
         nport = 20000 + cycles % 10000
         try:
             (held, rep), ms1 = timed(lambda: request(
-                a.port, alive2(name, port=nport), keep=True))
-            (_, look), ms2 = timed(lambda: request(a.port, port2(name)))
-            (_, anc), ms3 = timed(lambda: request(a.port, port2(a.anchor)))
-            (_, names), ms4 = timed(lambda: request(a.port, NAMES))
+                a.port, alive2(name, port=nport), keep=True, scale=a.scale))
+            (_, look), ms2 = timed(lambda: request(a.port, port2(name),
+                                                   scale=a.scale))
+            (_, anc), ms3 = timed(lambda: request(a.port, port2(a.anchor),
+                                                  scale=a.scale))
+            (_, names), ms4 = timed(lambda: request(a.port, NAMES,
+                                                    scale=a.scale))
             held.close()
         except OSError as e:
             failed += 1
@@ -413,6 +419,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--bulk", type=int, default=3000)
+    ap.add_argument("--scale", type=float, default=1.0,
+                    help="multiply every time bound (slow daemons)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--anchor", default="anchor")
     ap.add_argument("--anchor-port", type=int, default=4242)

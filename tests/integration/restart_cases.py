@@ -21,6 +21,10 @@ from epmdwire import NAMES, Conn, alive2, exchange, lookup, port2  # noqa: E402
 from sdmanager import Manager  # noqa: E402
 
 EPMDD, EPMDCTL, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
+# Under VALGRIND=1 (test.common) EPMDD is a valgrind-wrap script that
+# runs EPMDD_REAL under memcheck, and time bounds scale by TEST_TIME_SCALE.
+EPMDD_REAL = os.environ.get("EPMDD_REAL", EPMDD)
+SCALE = float(os.environ.get("TEST_TIME_SCALE", "1"))
 
 
 def free_port():
@@ -29,6 +33,29 @@ def free_port():
     p = s.getsockname()[1]
     s.close()
     return p
+
+
+def wait_listening(port):
+    """Until the daemon just started accepts on port."""
+    deadline = time.time() + 10 * SCALE
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            assert time.time() < deadline, "nothing listens on %d" % port
+            time.sleep(0.05)
+
+
+def proc_exe(pid):
+    """The program pid runs (under valgrind: the first argument after
+    valgrind's options, as /proc/pid/exe is valgrind's tool)."""
+    exe = os.path.realpath("/proc/%d/exe" % pid)
+    if "/valgrind/" in exe:
+        for a in open("/proc/%d/cmdline" % pid, "rb").read().split(b"\0")[1:]:
+            if a and not a.startswith(b"-"):
+                return os.path.realpath(a.decode())
+    return exe
 
 
 def ok(cond, what):
@@ -372,7 +399,7 @@ def case_otp_nodes():
         t0 = time.time()
         m.restart()
         listed = ctl_nodes(m)
-        ok(time.time() - t0 < 2.0 and sorted(listed) == ["otpa", "otpb"],
+        ok(time.time() - t0 < 2.0 * SCALE and sorted(listed) == ["otpa", "otpb"],
            "both nodes are listed at once after the restart (%.0f ms)" % ((time.time() - t0) * 1000))
         ok(all(listed[n]["creation"] == before[n]["creation"] for n in listed),
            "with their creations unchanged")
@@ -540,7 +567,7 @@ def case_upgrade_failures():
     p = subprocess.Popen([EPMDD, "-port", str(port), "-address", "127.0.0.1", "-control", ctl],
                          stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "log"), "wb"), env=env)
     try:
-        time.sleep(0.3)
+        wait_listening(port)
         h = hold(port, "keep", 7300)
         for bad, why in (("/bin/false", "does not run"), (os.path.join(d, "missing"), "No such file")):
             r = subprocess.run([EPMDCTL, "-s", ctl, "upgrade", bad], capture_output=True, text=True)
@@ -550,11 +577,11 @@ def case_upgrade_failures():
         # A copy of the binary elsewhere: the new path is used.
         import shutil
         copy = os.path.join(d, "epmdd-new")
-        shutil.copy(EPMDD, copy)
+        shutil.copy(EPMDD_REAL, copy)
         r = subprocess.run([EPMDCTL, "-s", ctl, "upgrade", copy], capture_output=True, text=True)
         ok(r.returncode == 0, "upgrade to another binary is accepted")
         deadline = time.time() + 10
-        while os.path.realpath("/proc/%d/exe" % p.pid) != os.path.realpath(copy):
+        while proc_exe(p.pid) != os.path.realpath(copy):
             assert time.time() < deadline, "the process did not switch binaries"
             time.sleep(0.05)
         ok(True, "the same pid now runs %s" % copy)
@@ -577,7 +604,7 @@ def case_many_upgrade():
                           "-control", os.path.join(d, "control")],
                          stdout=subprocess.DEVNULL, stderr=open(logpath, "wb"), env=env)
     try:
-        time.sleep(0.3)
+        wait_listening(port)
         hs = []
         for i in range(15000):
             c = Conn(port)

@@ -8,7 +8,7 @@ reads, for 081-slow-clients.
       ephemeral ports of 127.0.0.1): even ones send nothing, odd ones
       the first bytes of a PORT_PLEASE2 request.  Prints "opened N in S
       s", then "ready", then watches every connection until the daemon
-      closes it or T + 10 s pass, and prints one line:
+      closes it or T + G (--grace, 10) s pass, and prints one line:
         closed C of N early E min_age A max_age B
       where an age is the time from a connection's connect to its close
       and E counts closes before T seconds (less EARLY_SLACK).
@@ -61,7 +61,7 @@ def hold(a):
         where[s.fileno()] = (s, t)
     ages = []
     early = 0
-    until = time.monotonic() + a.timeout + 10
+    until = time.monotonic() + a.timeout + a.grace
     while where and time.monotonic() < until:
         for fd, _ in ep.poll(0.5):
             s, t = where.pop(fd)
@@ -124,6 +124,7 @@ def main():
     ap.add_argument("port", type=int)
     ap.add_argument("--count", type=int, default=15000)
     ap.add_argument("--timeout", type=float, default=5)
+    ap.add_argument("--grace", type=float, default=10)
     ap.add_argument("--bulk", type=int, default=3000)
     ap.add_argument("--wait", type=float, default=8)
     a = ap.parse_args()
