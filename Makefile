@@ -258,6 +258,8 @@ FUZZ_CODEC_SRC := tests/fuzz/fuzz_codec.c src/codec.c src/dispatch.c \
 	src/registry.c src/buf.c src/util.c
 FUZZ_CTL_SRC := tests/fuzz/fuzz_ctlproto.c src/ctlproto.c src/buf.c \
 	src/util.c
+FUZZ_STATE_SRC := tests/fuzz/fuzz_state.c src/state.c src/registry.c \
+	src/codec.c src/buf.c src/util.c
 
 build/fuzz/fuzz_codec: $(FUZZ_CODEC_SRC) $(wildcard src/*.h)
 	@mkdir -p $(@D)
@@ -267,16 +269,24 @@ build/fuzz/fuzz_ctlproto: $(FUZZ_CTL_SRC) $(wildcard src/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_CTL_SRC)
 
-fuzz: build/fuzz/fuzz_codec build/fuzz/fuzz_ctlproto
+build/fuzz/fuzz_state: $(FUZZ_STATE_SRC) $(wildcard src/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_STATE_SRC)
+
+fuzz: build/fuzz/fuzz_codec build/fuzz/fuzz_ctlproto build/fuzz/fuzz_state
 	rm -rf build/fuzz/seeds
 	python3 tests/fuzz/seeds.py tests/data build/fuzz/seeds
-	mkdir -p build/fuzz/corpus/codec build/fuzz/corpus/ctlproto
+	mkdir -p build/fuzz/corpus/codec build/fuzz/corpus/ctlproto \
+		build/fuzz/corpus/state tests/fuzz/regressions/state
 	build/fuzz/fuzz_codec -max_total_time=$(FUZZ_SECONDS) \
 		-print_final_stats=1 build/fuzz/corpus/codec \
 		build/fuzz/seeds/codec tests/fuzz/regressions/codec
 	build/fuzz/fuzz_ctlproto -max_total_time=$(FUZZ_SECONDS) \
 		-print_final_stats=1 build/fuzz/corpus/ctlproto \
 		build/fuzz/seeds/ctlproto tests/fuzz/regressions/ctlproto
+	build/fuzz/fuzz_state -max_total_time=$(FUZZ_SECONDS) \
+		-print_final_stats=1 build/fuzz/corpus/state \
+		build/fuzz/seeds/state tests/fuzz/regressions/state
 
 clean:
 	rm -rf build src/epmdd src/epmdctl

@@ -3,8 +3,9 @@
 
 usage: seeds.py DATA_DIR OUT_DIR
 Writes OUT_DIR/codec/* (inputs for fuzz_codec: the framing it expects,
-built from every captured request) and OUT_DIR/ctlproto/* (a few valid
-control messages).
+built from every captured request), OUT_DIR/ctlproto/* (a few valid
+control messages) and OUT_DIR/state/* (saved-state records in
+fuzz_state's framing, laid out as src/state.c documents them).
 """
 import os
 import struct
@@ -41,6 +42,32 @@ def msg(mtype, *fields):
     return struct.pack(">BBHI", 1, mtype, 0, len(payload)) + payload
 
 
+def registered(rid, name, port, creation=1795522110, extra=b""):
+    """A REGISTERED record body (src/state.c): type 1 and its fields."""
+    name = name.encode()
+    return (b"\x01" + struct.pack(">QIqIQ", rid, creation, 1795522110, 0, 0)
+            + b"\x04" + bytes([127, 0, 0, 1]) + bytes(12)
+            + struct.pack(">HHBBHHi", 40000, port, 77, 0, 6, 5, -1)
+            + struct.pack(">H", len(name)) + name
+            + struct.pack(">H", len(extra)) + extra)
+
+
+def unregistered(rid):
+    return b"\x02" + struct.pack(">Qq", rid, 1795522200)
+
+
+def old(name, creation=1795522100):
+    name = name.encode()
+    return (b"\x03" + struct.pack(">IqHi", creation, 1795522000, 4001, -1)
+            + struct.pack(">H", len(name)) + name)
+
+
+def state_input(records, gen=1, next_id=10):
+    """fuzz_state's input: flags 0, generation, next id, len:u16 records."""
+    return (b"\x00" + struct.pack(">IQ", gen, next_id)
+            + b"".join(struct.pack(">H", len(r)) + r for r in records))
+
+
 def main():
     data_dir, out = sys.argv[1], sys.argv[2]
     os.makedirs(os.path.join(out, "codec"), exist_ok=True)
@@ -65,6 +92,17 @@ def main():
     for name, blob in seeds.items():
         with open(os.path.join(out, "ctlproto", name), "wb") as f:
             f.write(blob)
+    os.makedirs(os.path.join(out, "state"), exist_ok=True)
+    states = {
+        "one": [registered(1, "seed", 4000)],
+        "journal": [registered(1, "a", 4000), registered(2, "b", 4001),
+                    unregistered(1), old("c"), registered(3, "a", 4002)],
+        "old": [old("x"), old("y", 7)],
+        "extra": [registered(5, "withextra", 4100, extra=b"\x01\x02")],
+    }
+    for name, recs in states.items():
+        with open(os.path.join(out, "state", name), "wb") as f:
+            f.write(state_input(recs))
 
 
 if __name__ == "__main__":
