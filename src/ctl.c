@@ -483,6 +483,10 @@ client_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			if (c->inlen - off >= CTL_HEADER_SIZE &&
 			    CTL_HEADER_SIZE + (size_t)m.length >
 				sizeof(c->in)) {
+				log_debug("control client uid %u (pid %d): "
+					  "request of %u bytes too large, "
+					  "closing",
+				    c->uid, c->pid, (unsigned)m.length);
 				client_error(c, CTL_ERR_BAD_REQUEST,
 				    "request too large", true);
 				return;
