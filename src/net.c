@@ -511,14 +511,65 @@ conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 		    (unsigned)(c->want - c->got));
 }
 
+/*
+ * The first bytes of a request, total of them in net->scratch, on a
+ * connection whose request length is not known yet: OTP's framing.  A
+ * whole request is answered; a part is kept for the rest (a shell gets
+ * its handle for that); a bad length or more bytes than the request
+ * holds closes the connection.
+ */
+static void
+first_bytes(struct conn *c, size_t total)
+{
+	struct net *net = c->net;
+	char peer[NET_ADDR_TEXT];
+	ssize_t fs = codec_frame_size(net->scratch, total);
+
+	if (fs < 0 || (fs > 0 && total > (size_t)fs)) {
+		net_addr_text(&c->peer, peer);
+		if (fs < 0)
+			log_peer("invalid packet size (%u) from %s, closing",
+			    (unsigned)(net->scratch[0] << 8 | net->scratch[1]),
+			    peer);
+		else
+			log_peer("got %zu bytes in packet from %s, expected "
+				 "%zd, closing",
+			    total, peer, fs);
+		refused(net, &c->peer,
+		    fs < 0 ? DISPATCH_BAD_SIZE : DISPATCH_PIPELINED);
+		conn_close(c, REGISTRY_CLOSED);
+		return;
+	}
+	if (fs > 0 && total == (size_t)fs) {
+		if (c->shell)
+			net->stats.at_once++;
+		conn_process(c, net->scratch, total);
+		return;
+	}
+	/* Part of a request: the rest comes through libuv. */
+	if (c->shell && (c = shell_promote(c)) == NULL)
+		return;
+	if (fs == 0) {
+		c->head = net->scratch[0];
+		c->got = (uint16_t)total;
+		return;
+	}
+	c->buf = malloc((size_t)fs);
+	if (c->buf == NULL) {
+		log_warnx("out of memory for a request, closing connection");
+		conn_close(c, REGISTRY_CLOSED);
+		return;
+	}
+	memcpy(c->buf, net->scratch, total);
+	c->got = (uint16_t)total;
+	c->want = (uint16_t)fs;
+}
+
 static void
 conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct conn *c = s->data;
-	struct net *net = c->net;
 	char peer[NET_ADDR_TEXT];
-	ssize_t fs;
-	size_t total;
 
 	(void)buf;
 	if (nread == 0 || c->closing)
@@ -548,43 +599,7 @@ conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 
-	total = c->got + (size_t)nread;
-	fs = codec_frame_size(net->scratch, total);
-	if (fs == 0) {
-		c->head = net->scratch[0];
-		c->got = (uint16_t)total;
-		return;
-	}
-	if (fs < 0) {
-		net_addr_text(&c->peer, peer);
-		log_peer("invalid packet size (%u) from %s, closing",
-		    (unsigned)(net->scratch[0] << 8 | net->scratch[1]), peer);
-		refused(net, &c->peer, DISPATCH_BAD_SIZE);
-		conn_close(c, REGISTRY_CLOSED);
-		return;
-	}
-	if (total > (size_t)fs) {
-		net_addr_text(&c->peer, peer);
-		log_peer("got %zu bytes in packet from %s, expected %zd, "
-			 "closing",
-		    total, peer, fs);
-		refused(net, &c->peer, DISPATCH_PIPELINED);
-		conn_close(c, REGISTRY_CLOSED);
-		return;
-	}
-	if (total == (size_t)fs) {
-		conn_process(c, net->scratch, total);
-		return;
-	}
-	c->buf = malloc((size_t)fs);
-	if (c->buf == NULL) {
-		log_warnx("out of memory for a request, closing connection");
-		conn_close(c, REGISTRY_CLOSED);
-		return;
-	}
-	memcpy(c->buf, net->scratch, total);
-	c->got = (uint16_t)total;
-	c->want = (uint16_t)fs;
+	first_bytes(c, c->got + (size_t)nread);
 }
 
 /* ---------------------------------------------------------- accepting */
@@ -705,9 +720,8 @@ serve_accepted(struct net *net, int fd, const struct sockaddr_storage *ss,
     uint16_t listen_port)
 {
 	struct conn shell;
-	struct conn *c;
 	char peer[NET_ADDR_TEXT];
-	ssize_t n, fs;
+	ssize_t n;
 
 	/* Everything but the handle, which a shell never uses. */
 	memset(&shell, 0, offsetof(struct conn, tcp));
@@ -730,45 +744,7 @@ serve_accepted(struct net *net, int fd, const struct sockaddr_storage *ss,
 		close(fd);
 		return;
 	}
-	fs = codec_frame_size(net->scratch, (size_t)n);
-	if (fs < 0 || (fs > 0 && n > fs)) {
-		net_addr_text(&shell.peer, peer);
-		if (fs < 0)
-			log_peer("invalid packet size (%u) from %s, closing",
-			    (unsigned)(net->scratch[0] << 8 | net->scratch[1]),
-			    peer);
-		else
-			log_peer("got %zd bytes in packet from %s, expected "
-				 "%zd, closing",
-			    n, peer, fs);
-		refused(net, &shell.peer,
-		    fs < 0 ? DISPATCH_BAD_SIZE : DISPATCH_PIPELINED);
-		close(fd);
-		return;
-	}
-	if (fs == n) {
-		net->stats.at_once++;
-		conn_process(&shell, net->scratch, (size_t)n);
-		return;
-	}
-	/* Part of a request: the rest comes through libuv. */
-	c = conn_open(net, fd, listen_port, &shell.peer, shell.is_local);
-	if (c == NULL)
-		return;
-	if (fs == 0) {
-		c->head = net->scratch[0];
-		c->got = 1;
-		return;
-	}
-	c->buf = malloc((size_t)fs);
-	if (c->buf == NULL) {
-		log_warnx("out of memory for a request, closing connection");
-		conn_close(c, REGISTRY_CLOSED);
-		return;
-	}
-	memcpy(c->buf, net->scratch, (size_t)n);
-	c->got = (uint16_t)n;
-	c->want = (uint16_t)fs;
+	first_bytes(&shell, (size_t)n);
 }
 
 /*
