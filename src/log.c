@@ -141,6 +141,7 @@ vlog(int priority, int depth, const struct log_field *fields, size_t nfields,
 		va_end(ap);                                  \
 	}
 
+LOG_WRAPPER(log_errx, LOG_ERR, 0)
 LOG_WRAPPER(log_warnx, LOG_WARNING, 0)
 LOG_WRAPPER(log_notice, LOG_NOTICE, 0)
 LOG_WRAPPER(log_info, LOG_INFO, 0)

@@ -48,6 +48,8 @@ void log_set_verbosity(int verbosity);
 int log_get_verbosity(void);
 void log_set_sink(log_sink_fn *fn, void *arg);
 
+/* A failure that ends the daemon, logged where the cause is known. */
+void log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

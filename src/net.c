@@ -955,7 +955,7 @@ fail:
 		    strerror(err));
 		return 0;
 	}
-	log_warnx("failed to bind on %s: %s", text, strerror(err));
+	log_errx("failed to bind on %s: %s", text, strerror(err));
 	return -err;
 }
 
@@ -977,7 +977,7 @@ net_listen(struct net *net, const struct options *o)
 			return r;
 	}
 	if (net->nlisteners == 0) {
-		log_warnx("unable to bind any address");
+		log_errx("unable to bind any address");
 		return -EADDRNOTAVAIL;
 	}
 	return 0;
@@ -989,7 +989,7 @@ net_adopt_listener(struct net *net, int fd)
 	int r = listener_add(net, fd);
 
 	if (r < 0)
-		log_warnx("cannot adopt listening socket %d: %s", fd,
+		log_errx("cannot adopt listening socket %d: %s", fd,
 		    strerror(-r));
 	return r;
 }
