@@ -8,11 +8,13 @@
  */
 #include "registry.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 TAILQ_HEAD(node_list, node);
+TAILQ_HEAD(cursor_list, registry_cursor);
 
 struct registry {
 	struct node **buckets;
@@ -20,6 +22,7 @@ struct registry {
 	size_t records;	 /* active + old */
 	struct node_list active;
 	struct node_list old;
+	struct cursor_list cursors; /* walks in progress, to move on unregister */
 	size_t old_keep;
 	uint64_t k0, k1;
 	struct registry_stats stats;
@@ -107,6 +110,7 @@ registry_new(size_t old_keep, const uint8_t key[REGISTRY_KEY_SIZE])
 	}
 	TAILQ_INIT(&reg->active);
 	TAILQ_INIT(&reg->old);
+	TAILQ_INIT(&reg->cursors);
 	reg->old_keep = old_keep;
 	reg->next_id = 1;
 	reg->k0 = le64(key);
@@ -122,6 +126,7 @@ registry_free(struct registry *reg)
 
 	if (reg == NULL)
 		return;
+	assert(TAILQ_EMPTY(&reg->cursors));
 	for (i = 0; i < reg->nbuckets; i++)
 		for (n = reg->buckets[i]; n != NULL; n = next) {
 			next = n->hnext;
@@ -394,8 +399,14 @@ void
 registry_unregister(struct registry *reg, struct node *n,
     enum registry_reason reason, int64_t now)
 {
+	struct registry_cursor *cur;
+
 	if (!n->active)
 		return;
+	/* Before n leaves the list, so that its successor is known. */
+	TAILQ_FOREACH(cur, &reg->cursors, link)
+		if (cur->next == n)
+			cur->next = TAILQ_NEXT(n, link);
 	TAILQ_REMOVE(&reg->active, n, link);
 	reg->stats.active--;
 	n->active = false;
@@ -458,6 +469,30 @@ struct node *
 registry_prev_active(const struct node *n)
 {
 	return TAILQ_PREV(n, node_list, link);
+}
+
+void
+registry_cursor_init(struct registry *reg, struct registry_cursor *cur)
+{
+	cur->next = TAILQ_FIRST(&reg->active);
+	TAILQ_INSERT_TAIL(&reg->cursors, cur, link);
+}
+
+struct node *
+registry_cursor_next(struct registry_cursor *cur)
+{
+	struct node *n = cur->next;
+
+	if (n != NULL)
+		cur->next = TAILQ_NEXT(n, link);
+	return n;
+}
+
+void
+registry_cursor_fini(struct registry *reg, struct registry_cursor *cur)
+{
+	TAILQ_REMOVE(&reg->cursors, cur, link);
+	cur->next = NULL;
 }
 
 void

@@ -4,10 +4,11 @@
  * registry: the node table.  Active registrations and the memory of
  * unregistered ("old") names, kept in one keyed hash table by exact name
  * bytes, plus two lists: active newest first (NAMES order) and old in
- * unregistration order (OTP's unreg FIFO).  Creation numbers follow OTP
- * 25's epmd.  Knows names, not bytes on a wire nor connections: a
- * registration's holder is an opaque owner token.  Pure: no I/O, time is
- * passed in; it allocates one block per record and the bucket array.
+ * unregistration order (OTP's unreg FIFO), and cursors that walk the
+ * active list across changes.  Creation numbers follow OTP 25's epmd.
+ * Knows names, not bytes on a wire nor connections: a registration's
+ * holder is an opaque owner token.  Pure: no I/O, time is passed in; it
+ * allocates one block per record and the bucket array.
  */
 #ifndef EPMDD_REGISTRY_H
 #define EPMDD_REGISTRY_H
@@ -118,7 +119,10 @@ struct registry;
  */
 struct registry *registry_new(size_t old_keep,
     const uint8_t key[REGISTRY_KEY_SIZE]);
-/* Free the registry and every record.  registry_free(NULL) is a no-op. */
+/*
+ * Free the registry and every record (every cursor must have been
+ * finished).  registry_free(NULL) is a no-op.
+ */
 void registry_free(struct registry *reg);
 
 /*
@@ -159,6 +163,29 @@ struct node *registry_next(const struct node *n);
 /* Active oldest first (for saving in registration order). */
 struct node *registry_last_active(const struct registry *reg);
 struct node *registry_prev_active(const struct node *n);
+
+/*
+ * A place in the active list (NAMES order) that stays valid while the
+ * registry changes, for walks spread over time (a long listing sent a
+ * piece at a time).  The caller embeds it and the registry keeps track
+ * of it: registry_unregister moves a cursor that stands on the record it
+ * removes to the record after it, so a cursor never points to an old
+ * record, which a later registration may free.  A walk sees every record
+ * that was active when it started and still is when its turn comes, in
+ * order, once; records registered meanwhile go to the front and are not
+ * seen.  Callers write no field.
+ */
+struct registry_cursor {
+	TAILQ_ENTRY(registry_cursor) link;
+	struct node *next; /* the record to return next, or NULL */
+};
+
+/* Start a walk at the newest active record.  Pair with _fini. */
+void registry_cursor_init(struct registry *reg, struct registry_cursor *cur);
+/* The next record (and step past it), or NULL at the end. */
+struct node *registry_cursor_next(struct registry_cursor *cur);
+/* End the walk; needed before the cursor or the registry is freed. */
+void registry_cursor_fini(struct registry *reg, struct registry_cursor *cur);
 
 /*
  * Saving and restoring (across a restart).  Ids count up from 1; a

@@ -3,7 +3,8 @@
 /*
  * check_registry: OTP's creation rules with an injected clock, the
  * old-name memory and its recycling, duplicates, list orders, the
- * observer, and the hash table at 15000 and more names.
+ * observer, cursors across unregistration and recycling, and the hash
+ * table at 15000 and more names.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -307,6 +308,101 @@ START_TEST(t_record_fields)
 }
 END_TEST
 
+/* A cursor steps over records unregistered before their turn. */
+START_TEST(t_cursor_unregister)
+{
+	struct registry_cursor cur, cur2;
+	struct node *a = reg_name("a", 6, 1000, NULL);
+	struct node *b = reg_name("b", 6, 1000, NULL);
+	struct node *c = reg_name("c", 6, 1000, NULL);
+
+	registry_cursor_init(reg, &cur);
+	registry_cursor_init(reg, &cur2);
+	ck_assert_ptr_eq(registry_cursor_next(&cur), c);
+	ck_assert_ptr_eq(registry_cursor_next(&cur2), c);
+	/* Both stand on b: both move on to a. */
+	registry_unregister(reg, b, REGISTRY_CLOSED, 1001);
+	/* One passed already: unaffected. */
+	registry_unregister(reg, c, REGISTRY_CLOSED, 1001);
+	ck_assert_ptr_eq(registry_cursor_next(&cur), a);
+	/* The last one: the walk ends. */
+	registry_unregister(reg, a, REGISTRY_CLOSED, 1001);
+	ck_assert_ptr_null(registry_cursor_next(&cur2));
+	ck_assert_ptr_null(registry_cursor_next(&cur));
+	ck_assert_ptr_null(registry_cursor_next(&cur));
+	registry_cursor_fini(reg, &cur);
+	registry_cursor_fini(reg, &cur2);
+}
+END_TEST
+
+/* Registrations during a walk are not seen; an empty registry ends it. */
+START_TEST(t_cursor_register)
+{
+	struct registry_cursor cur;
+	struct node *late, *a;
+
+	registry_cursor_init(reg, &cur);
+	late = reg_name("late", 6, 1000, NULL);
+	ck_assert_ptr_null(registry_cursor_next(&cur));
+	registry_cursor_fini(reg, &cur);
+
+	a = reg_name("a", 6, 1000, NULL);
+	registry_cursor_init(reg, &cur);
+	reg_name("b", 6, 1000, NULL);
+	ck_assert_ptr_eq(registry_cursor_next(&cur), a);
+	ck_assert_ptr_eq(registry_cursor_next(&cur), late);
+	ck_assert_ptr_null(registry_cursor_next(&cur));
+	registry_cursor_fini(reg, &cur);
+}
+END_TEST
+
+/*
+ * With 5 old names kept (-d), unregistered records are freed by later
+ * registrations: a cursor must never reach one.  Run under ASan, a
+ * stale pointer would be a use after free.
+ */
+START_TEST(t_cursor_recycling)
+{
+	static struct node *nodes[64];
+	struct registry_cursor cur;
+	struct node *n;
+	char name[32];
+	int i, seen = 0, expect[64] = { 0 };
+
+	for (i = 0; i < 64; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		nodes[i] = reg_name(name, 6, 1000, NULL);
+	}
+	registry_cursor_init(reg, &cur);
+	/* Newest first: n63, n62. */
+	ck_assert_ptr_eq(registry_cursor_next(&cur), nodes[63]);
+	ck_assert_ptr_eq(registry_cursor_next(&cur), nodes[62]);
+	/* Unregister every odd one left (n61 is where the cursor stands),
+	 * then register enough new names to free every old record. */
+	for (i = 61; i >= 0; i--)
+		if (i % 2 == 1)
+			registry_unregister(reg, nodes[i], REGISTRY_CLOSED,
+			    1001);
+		else
+			expect[i] = 1;
+	for (i = 0; i < 64; i++) {
+		snprintf(name, sizeof(name), "new%d", i);
+		reg_name(name, 6, 1002, NULL);
+	}
+	for (i = 61; i >= 0; i--) {
+		if (!expect[i])
+			continue;
+		n = registry_cursor_next(&cur);
+		ck_assert_ptr_eq(n, nodes[i]);
+		ck_assert(n->active);
+		seen++;
+	}
+	ck_assert_int_eq(seen, 31);
+	ck_assert_ptr_null(registry_cursor_next(&cur));
+	registry_cursor_fini(reg, &cur);
+}
+END_TEST
+
 /* 15000 active plus 5000 old names: O(1) chains and every name found. */
 START_TEST(t_hash_at_scale)
 {
@@ -363,6 +459,12 @@ registry_suite(void)
 	tcase_add_test(tc, t_orders);
 	tcase_add_test(tc, t_observer_and_stats);
 	tcase_add_test(tc, t_record_fields);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("cursor");
+	tcase_add_checked_fixture(tc, setup_debug, teardown);
+	tcase_add_test(tc, t_cursor_unregister);
+	tcase_add_test(tc, t_cursor_register);
+	tcase_add_test(tc, t_cursor_recycling);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("limits");
 	tcase_add_checked_fixture(tc, setup, teardown);
