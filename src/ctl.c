@@ -4,9 +4,11 @@
  * ctl: control socket server.  Start-up follows OpenNTPD's
  * control_check/control_init: a live daemon on the path is an error, a
  * dead one's socket is replaced.  Each client has a bounded input
- * buffer, a deadline for its request (watchers excepted) and a cap on
- * unsent output; past either it is dropped, and nothing it does blocks
- * the loop that serves port 4369.
+ * buffer, a deadline for its request or for reading its reply (watchers
+ * excepted) and a cap on unsent output; past either it is dropped, and
+ * nothing it does blocks the loop that serves port 4369.  A node list is
+ * made a batch at a time as the client takes it, from a registry cursor,
+ * so that its length costs neither memory nor a long turn of the loop.
  */
 #include "ctl.h"
 
@@ -36,6 +38,10 @@ struct ctl_client {
 	bool closing;
 	bool close_when_sent;
 	bool shutdown_when_sent;
+	bool listing;	   /* a names reply is being made and sent */
+	bool paused;	   /* reading stopped until the listing is sent */
+	struct registry_cursor cursor; /* while listing: the next node */
+	uint64_t listed;   /* nodes sent in this listing */
 	uint64_t deadline; /* ms, monotonic; 0 while watching */
 	size_t queued;	   /* bytes handed to uv_write, not yet written */
 	size_t inlen;
@@ -87,6 +93,21 @@ client_close_cb(uv_handle_t *h)
 	free(h->data);
 }
 
+static void list_more(struct ctl_client *c);
+static void client_process(struct ctl_client *c);
+static void client_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void client_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* End a listing in progress (its cursor must not outlive it). */
+static void
+list_stop(struct ctl_client *c)
+{
+	if (!c->listing)
+		return;
+	c->listing = false;
+	registry_cursor_fini(c->ctl->cfg.reg, &c->cursor);
+}
+
 static void
 client_close(struct ctl_client *c)
 {
@@ -95,6 +116,7 @@ client_close(struct ctl_client *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	list_stop(c);
 	TAILQ_REMOVE(&ctl->clients, c, link);
 	ctl->nclients--;
 	uv_close((uv_handle_t *)&c->pipe, client_close_cb);
@@ -118,6 +140,24 @@ client_write_cb(uv_write_t *req, int status)
 		    uv_strerror(status));
 		client_close(c);
 		return;
+	}
+	if (c->listing) {
+		/* It reads: its deadline counts from now. */
+		if (!c->watching)
+			c->deadline = mono_ms() + CTL_IDLE_TIMEOUT * 1000;
+		list_more(c);
+		if (c->closing || c->listing)
+			return;
+		/* Done: requests that came meanwhile, then read again. */
+		if (c->paused) {
+			c->paused = false;
+			client_process(c);
+			if (c->closing)
+				return;
+			if (!c->paused && !c->close_when_sent)
+				uv_read_start((uv_stream_t *)&c->pipe,
+				    client_alloc_cb, client_read_cb);
+		}
 	}
 	if (c->queued > 0)
 		return;
@@ -228,37 +268,63 @@ put_node(struct ctl *ctl, struct wbuf *w, struct node *n)
 	return 0;
 }
 
+/*
+ * Make and send the next part of a node list: nodes while less than
+ * CTL_LIST_AHEAD bytes are unsent, at most CTL_LIST_BATCH of them, in
+ * writes of about CTL_LIST_CHUNK; then CTL_END once the cursor is done.
+ * Called when the request comes and again as each write completes, so a
+ * list of any length holds little memory and no turn of the loop does
+ * much of it.  A node that unregisters before its turn is left out, one
+ * that registers meanwhile is not seen (it would come before the
+ * cursor), and the END count is what was sent.
+ */
 static void
-do_names(struct ctl_client *c, const struct ctl_msg *m)
+list_more(struct ctl_client *c)
 {
 	struct ctl *ctl = c->ctl;
 	struct node *n;
-	uint64_t count = 0;
+	unsigned batch;
 	size_t start;
 
-	(void)m;
 	ctl->out.len = 0;
-	for (n = registry_first_active(ctl->cfg.reg); n != NULL;
-	     n = registry_next(n)) {
+	for (batch = 0; batch < CTL_LIST_BATCH &&
+	     c->queued + ctl->out.len < CTL_LIST_AHEAD; batch++) {
+		if ((n = registry_cursor_next(&c->cursor)) == NULL)
+			goto end;
 		if (put_node(ctl, &ctl->out, n) < 0) {
+			list_stop(c);
 			client_error(c, CTL_ERR_INTERNAL,
 			    "out of memory for the list", false);
 			return;
 		}
-		count++;
-		/* Hand over in pieces so one buffer never holds it all. */
-		if (ctl->out.len >= 65536) {
+		c->listed++;
+		if (ctl->out.len >= CTL_LIST_CHUNK) {
 			client_flush(c);
 			if (c->closing)
 				return;
 		}
 	}
+	/* More when a write completes (one is always pending here). */
+	client_flush(c);
+	return;
+end:
+	list_stop(c);
 	if (ctlproto_begin(&ctl->out, CTL_END, &start) == 0 &&
-	    ctlproto_put_u64(&ctl->out, "count", count) == 0 &&
+	    ctlproto_put_u64(&ctl->out, "count", c->listed) == 0 &&
 	    ctlproto_end(&ctl->out, start) == 0)
 		client_flush(c);
 	else
 		client_error(c, CTL_ERR_INTERNAL, "out of memory", false);
+}
+
+static void
+do_names(struct ctl_client *c, const struct ctl_msg *m)
+{
+	(void)m;
+	registry_cursor_init(c->ctl->cfg.reg, &c->cursor);
+	c->listing = true;
+	c->listed = 0;
+	list_more(c);
 }
 
 static void
@@ -461,23 +527,20 @@ client_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	    (unsigned)(sizeof(c->in) - c->inlen));
 }
 
+/*
+ * Answer the complete requests in the input buffer, in order.  While a
+ * node list is being sent, the next request waits in the buffer and
+ * reading stops (so that replies never interleave and the buffer stays
+ * bounded); the write callback carries on once the list is out.
+ */
 static void
-client_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+client_process(struct ctl_client *c)
 {
-	struct ctl_client *c = s->data;
 	struct ctl_msg m;
 	size_t off = 0;
 	ssize_t n;
 
-	(void)buf;
-	if (nread == 0 || c->closing)
-		return;
-	if (nread < 0) {
-		client_close(c);
-		return;
-	}
-	c->inlen += (size_t)nread;
-	while (!c->closing && !c->close_when_sent) {
+	while (!c->closing && !c->close_when_sent && !c->listing) {
 		n = ctlproto_decode(c->in + off, c->inlen - off, &m);
 		if (n == 0) {
 			if (c->inlen - off >= CTL_HEADER_SIZE &&
@@ -517,10 +580,32 @@ client_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			c->deadline = mono_ms() + CTL_IDLE_TIMEOUT * 1000;
 		client_handle(c, &m);
 	}
-	if (!c->closing && off > 0) {
+	if (c->closing)
+		return;
+	if (off > 0) {
 		memmove(c->in, c->in + off, c->inlen - off);
 		c->inlen -= off;
 	}
+	if (c->listing && !c->paused) {
+		uv_read_stop((uv_stream_t *)&c->pipe);
+		c->paused = true;
+	}
+}
+
+static void
+client_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct ctl_client *c = s->data;
+
+	(void)buf;
+	if (nread == 0 || c->closing)
+		return;
+	if (nread < 0) {
+		client_close(c);
+		return;
+	}
+	c->inlen += (size_t)nread;
+	client_process(c);
 }
 
 static void
@@ -530,13 +615,20 @@ sweep_cb(uv_timer_t *t)
 	struct ctl_client *c, *tmp;
 	uint64_t now = mono_ms();
 
-	TAILQ_FOREACH_SAFE(c, &ctl->clients, link, tmp)
-		if (c->deadline != 0 && c->deadline <= now) {
-			log_debug("control client uid %u (pid %d) idle for %d "
-				  "s, closing",
+	TAILQ_FOREACH_SAFE(c, &ctl->clients, link, tmp) {
+		if (c->deadline == 0 || c->deadline > now)
+			continue;
+		if (c->listing || c->queued > 0)
+			log_debug("control client uid %u (pid %d) does not "
+				  "read its replies (%zu bytes unsent for %d "
+				  "s), closing",
+			    c->uid, c->pid, c->queued, CTL_IDLE_TIMEOUT);
+		else
+			log_debug("control client uid %u (pid %d) idle for "
+				  "%d s, closing",
 			    c->uid, c->pid, CTL_IDLE_TIMEOUT);
-			client_close(c);
-		}
+		client_close(c);
+	}
 }
 
 static void

@@ -3,9 +3,10 @@
 /*
  * ctl: the daemon's control socket.  A Unix stream socket on libuv,
  * peers identified by SO_PEERCRED, requests decoded with ctlproto and
- * answered from a table (names, status, stop, shutdown, watch, upgrade);
- * state-changing requests only for uid 0 or the daemon's own uid.  A
- * slow, silent or hostile control client costs only its own connection.
+ * answered from a table (names, status, stop, shutdown, watch, upgrade),
+ * node lists made as the client reads them; state-changing requests only
+ * for uid 0 or the daemon's own uid.  A slow, silent or hostile control
+ * client costs only its own connection.
  */
 #ifndef EPMDD_CTL_H
 #define EPMDD_CTL_H
@@ -24,6 +25,10 @@
 #define CTL_MAX_CLIENTS 64	      /* control connections at once */
 #define CTL_IDLE_TIMEOUT 30	      /* seconds to send a request */
 #define CTL_MAX_QUEUED (8u << 20)     /* unsent reply bytes per client */
+/* A node list is made as it is sent: at most this much of it unsent, */
+#define CTL_LIST_AHEAD (256u << 10)
+#define CTL_LIST_CHUNK 65536	      /* in writes of about this size, */
+#define CTL_LIST_BATCH 256	      /* and this many nodes per loop turn */
 #define CTL_WATCH_BACKLOG (1u << 20)  /* unsent events before a watcher goes */
 #define CTL_SOCKET_MODE 0660
 #define CTL_BACKLOG 128
