@@ -34,6 +34,7 @@ struct ctl_client {
 	uint32_t uid;
 	int32_t pid;
 	bool privileged;
+	bool admitted;	   /* holds one of the CTL_MAX_CLIENTS slots */
 	bool watching;
 	bool closing;
 	bool close_when_sent;
@@ -66,7 +67,8 @@ struct ctl {
 	uv_pipe_t server;
 	uv_timer_t sweep;
 	struct ctl_client_list clients;
-	size_t nclients;
+	size_t nclients;   /* in the list, refused ones on their way out too */
+	size_t nadmitted;  /* holding a slot */
 	struct wbuf out;
 };
 
@@ -119,6 +121,8 @@ client_close(struct ctl_client *c)
 	list_stop(c);
 	TAILQ_REMOVE(&ctl->clients, c, link);
 	ctl->nclients--;
+	if (c->admitted)
+		ctl->nadmitted--;
 	uv_close((uv_handle_t *)&c->pipe, client_close_cb);
 	if (ctl->nclients == 0 && !ctl->stopping)
 		uv_timer_stop(&ctl->sweep);
@@ -631,6 +635,47 @@ sweep_cb(uv_timer_t *t)
 	}
 }
 
+/*
+ * May c take a slot?  NULL if so; else logs why (rate-limited: the peer
+ * causes it) and returns the error text for the client.  The last
+ * CTL_PRIVILEGED_SLOTS slots are for privileged clients, and no other
+ * uid may hold more than CTL_MAX_PER_UID, so that a local user's
+ * watchers (which never time out) cannot lock root out of status, stop
+ * and shutdown.
+ */
+static const char *
+client_admit(struct ctl *ctl, const struct ctl_client *c)
+{
+	const struct ctl_client *o;
+	size_t mine = 0;
+
+	if (ctl->nadmitted >= CTL_MAX_CLIENTS) {
+		log_peer("control client uid %u (pid %d): all %d slots taken, "
+			 "closing",
+		    c->uid, c->pid, CTL_MAX_CLIENTS);
+		return "too many control clients";
+	}
+	if (c->privileged)
+		return NULL;
+	if (ctl->nadmitted >= CTL_MAX_CLIENTS - CTL_PRIVILEGED_SLOTS) {
+		log_peer("control client uid %u (pid %d): only the %d slots "
+			 "kept for privileged clients are free, closing",
+		    c->uid, c->pid, CTL_PRIVILEGED_SLOTS);
+		return "too many control clients (the last slots are kept "
+		       "for root and the daemon's user)";
+	}
+	TAILQ_FOREACH(o, &ctl->clients, link)
+		if (o->admitted && o->uid == c->uid)
+			mine++;
+	if (mine >= CTL_MAX_PER_UID) {
+		log_peer("control client uid %u (pid %d): uid %u holds %d "
+			 "slots already, closing",
+		    c->uid, c->pid, c->uid, CTL_MAX_PER_UID);
+		return "too many control clients for this user";
+	}
+	return NULL;
+}
+
 static void
 server_cb(uv_stream_t *server, int status)
 {
@@ -638,6 +683,7 @@ server_cb(uv_stream_t *server, int status)
 	struct ctl_client *c;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	const char *why;
 	uv_os_fd_t fd;
 
 	if (status < 0) {
@@ -676,13 +722,12 @@ server_cb(uv_stream_t *server, int status)
 		c->pid = cred.pid;
 		c->privileged = cred.uid == 0 || cred.uid == geteuid();
 	}
-	if (ctl->nclients > CTL_MAX_CLIENTS) {
-		log_debug("control client uid %u (pid %d): more than %d "
-			  "clients, closing",
-		    c->uid, c->pid, CTL_MAX_CLIENTS);
-		client_error(c, CTL_ERR_BUSY, "too many control clients", true);
+	if ((why = client_admit(ctl, c)) != NULL) {
+		client_error(c, CTL_ERR_BUSY, why, true);
 		return;
 	}
+	c->admitted = true;
+	ctl->nadmitted++;
 	c->deadline = mono_ms() + CTL_IDLE_TIMEOUT * 1000;
 	if (!uv_is_active((uv_handle_t *)&ctl->sweep))
 		uv_timer_start(&ctl->sweep, sweep_cb, 1000, 1000);

@@ -23,6 +23,8 @@
 #include "registry.h"
 
 #define CTL_MAX_CLIENTS 64	      /* control connections at once */
+#define CTL_PRIVILEGED_SLOTS 4	      /* of those, only for root/our uid */
+#define CTL_MAX_PER_UID 16	      /* per other uid */
 #define CTL_IDLE_TIMEOUT 30	      /* seconds to send a request */
 #define CTL_MAX_QUEUED (8u << 20)     /* unsent reply bytes per client */
 /* A node list is made as it is sent: at most this much of it unsent, */
