@@ -368,6 +368,10 @@ ctl_connect(struct ctl_conn *c)
 	return 0;
 }
 
+/*
+ * Write it all.  0, -EPIPE when the daemon has closed (quietly: it may
+ * have said why first, see ctl_request), or -1 after a message.
+ */
 static int
 ctl_send(struct ctl_conn *c, const uint8_t *p, size_t len)
 {
@@ -376,6 +380,8 @@ ctl_send(struct ctl_conn *c, const uint8_t *p, size_t len)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+			return -EPIPE;
 		if (n <= 0) {
 			warnx_("%s: write: %s", G.path, strerror(errno));
 			return -1;
@@ -491,7 +497,10 @@ ctl_request(struct ctl_conn *c, uint8_t type, const char *key,
 		warnx_("request too large");
 		return EXIT_USAGE;
 	}
-	if (ctl_send(c, out, w.len) < 0)
+	/* A daemon that refuses the connection (too many clients) sends
+	 * an error and closes, maybe before the request is out: the
+	 * caller's read then finds the error, or the close. */
+	if (ctl_send(c, out, w.len) == -1)
 		return EXIT_UNREACHABLE;
 	return EXIT_OK;
 }
@@ -952,8 +961,11 @@ cmd_status(int argc, char **argv)
 		return r;
 	r = ctl_next(&c, &m, EPMDCTL_TIMEOUT * 1000);
 	close(c.fd);
-	if (r <= 0)
+	if (r <= 0) {
+		if (r == 0)
+			warnx_("epmdd closed the connection");
 		return EXIT_UNREACHABLE;
+	}
 	if (m.type == CTL_ERROR)
 		return report_error("status", &m);
 	if (m.type != CTL_STATUS_REPLY) {
@@ -1127,6 +1139,8 @@ cmd_watch(int argc, char **argv)
 	r = ctl_next(&c, &m, EPMDCTL_TIMEOUT * 1000);
 	if (r <= 0 || m.type != CTL_OK) {
 		close(c.fd);
+		if (r == 0)
+			warnx_("epmdd closed the connection");
 		return r > 0 && m.type == CTL_ERROR ? report_error("watch", &m)
 						    : EXIT_UNREACHABLE;
 	}
