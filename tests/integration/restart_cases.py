@@ -5,8 +5,8 @@ usage: restart_cases.py EPMDD EPMDCTL TMPDIR [CASE...]
 Each case prints "ok: ..." lines and raises on the first failure; the
 last line is "N cases passed".  Cases:
   restart, crash, stop_start, died_while_down, shuffled, store_max,
-  stale_names, corrupt_state, torn_state, no_notify, creations_continue,
-  upgrade_under_manager, upgrade_failures; and, only when named:
+  stale_names, corrupt_state, torn_state, no_notify, notify_access,
+  creations_continue, upgrade_under_manager, upgrade_failures; and, only when named:
   restart_loop, upgrade_loop, many_upgrade, otp_nodes
 """
 import os
@@ -97,10 +97,15 @@ def alive(c):
         c.s.setblocking(True)
 
 
+MANAGERS = []
+
+
 def manager(**kw):
     d = os.path.join(TMP, "m%d" % int(time.time() * 1e6))
     os.makedirs(d)
-    return Manager(EPMDD, d, free_port(), **kw)
+    m = Manager(EPMDD, d, free_port(), **kw)
+    MANAGERS.append(m)
+    return m
 
 
 # ---------------------------------------------------------------- cases
@@ -342,6 +347,33 @@ def case_no_notify():
         ok(lookup(m.port, "plain") == 5900, "without NOTIFY_SOCKET everything works")
         m.pump(0.3)
         ok(m.messages == [] and m.store == [], "and nothing is sent or stored")
+        h.close()
+    finally:
+        m.close()
+
+
+def case_notify_access():
+    """The manager's NotifyAccess=main: another pid cannot touch the store."""
+    m = manager()
+    try:
+        m.start()
+        h = hold(m.port, "na", 6100)
+        m.pump(0.2)
+        stored = m.stored_names()
+        ok("r1" in stored, "the node's socket is in the store")
+        intruder = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        intruder.sendto(b"FDSTOREREMOVE=1\nFDNAME=r1", m.notify_path)
+        intruder.sendmsg([b"FDSTORE=1\nFDNAME=intruder"],
+                         [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", intruder.fileno()))],
+                         0, m.notify_path)
+        intruder.close()
+        deadline = time.time() + 5
+        while len(m.ignored) < 2 and time.time() < deadline:
+            m.pump(0.05)
+        ok([(pid, f.get("FDNAME")) for _, pid, f in m.ignored] == [(os.getpid(), "r1"), (os.getpid(), "intruder")],
+           "both messages from the test's own pid were ignored")
+        ok(m.stored_names() == stored, "and the store is as it was")
+        m.ignored.clear()           # expected here; main() checks every other case has none
         h.close()
     finally:
         m.close()
@@ -634,6 +666,9 @@ def main():
     for name in wanted:
         print("== %s" % name, flush=True)
         cases[name]()
+        ignored = [x for m in MANAGERS for x in m.ignored]
+        ok(ignored == [], "no notification came from a pid other than the main pid %s" % ignored[:3])
+        MANAGERS.clear()
     print("%d cases passed" % len(wanted))
 
 

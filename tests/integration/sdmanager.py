@@ -26,6 +26,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 
@@ -41,7 +42,9 @@ class Manager:
         self.args = list(args)
         self.rng = random.Random(seed)
         self.store = []          # [(name, fd)]
-        self.messages = []       # [(time, pid, {key: value})]
+        self.messages = []       # [(time, pid, {key: value})], main pid's only
+        self.ignored = []        # [(time, pid, {key: value})], from any other
+        self.main_pid = None     # NotifyAccess=main: whose messages count
         self.refused_store = 0
         self.proc = None
         self.log = log or os.path.join(tmpdir, "epmdd.log")
@@ -103,6 +106,14 @@ class Manager:
                     a.frombytes(data[:len(data) - len(data) % a.itemsize])
                     fds.extend(a)
             fields = dict(l.split("=", 1) for l in msg.decode().split("\n") if "=" in l)
+            if pid is None or pid != self.main_pid:
+                # NotifyAccess=main: systemd logs and drops these.
+                for fd in fds:
+                    os.close(fd)
+                self.ignored.append((time.time(), pid, fields))
+                print("sdmanager: ignored a notification from pid %s (main pid %s): %r"
+                      % (pid, self.main_pid, fields), file=sys.stderr, flush=True)
+                continue
             self.messages.append((time.time(), pid, fields))
             self._store_rules(fields, fds)
 
@@ -158,6 +169,9 @@ class Manager:
             self.rng.shuffle(stored)
         passed += stored
         t0 = time.time()
+        # The main pid is set before a notification can be read: the
+        # reader waits on the lock meanwhile.
+        self.lock.acquire()
         pid = os.fork()
         if pid == 0:
             try:
@@ -185,7 +199,8 @@ class Manager:
                                        self.control_path] + self.args, env)
             finally:
                 os._exit(127)
-        self.proc = pid
+        self.proc = self.main_pid = pid
+        self.lock.release()
         if self.notify:
             self.wait_for("READY", "1", since=t0)
         else:
