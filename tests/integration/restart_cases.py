@@ -267,13 +267,25 @@ def case_stale_names():
         inject = [("rzzzz", os.dup(stray.fileno())), ("bogus", r)]
         os.kill(m.proc, 15)
         m._exit_status()
+        stored = m.stored_names()
+        t0 = time.time()
         m.start(inject=inject)
         ok(names(m.port) == ["real"], "with unknown and stale names at start, the real node is kept")
         log = open(m.log).read()
         ok("dropping passed fd" in log and "rzzzz" in log and "bogus" in log,
            "each dropped descriptor is logged by name")
-        m.pump(0.3)
-        ok("rzzzz" not in m.stored_names(), "the stale name is removed from the store")
+
+        def removed():
+            with m.lock:
+                return sorted(f.get("FDNAME") for t, _, f in m.messages
+                              if t >= t0 and f.get("FDSTOREREMOVE") == "1")
+        deadline = time.time() + 5 * SCALE
+        while removed() != ["bogus", "rzzzz"] and time.time() < deadline:
+            m.pump(0.05)
+        m.pump(0.3)                 # and nothing more comes
+        ok(removed() == ["bogus", "rzzzz"],
+           "FDSTOREREMOVE=1 is sent once for each of rzzzz and bogus, for no other name (%s)" % removed())
+        ok(m.stored_names() == stored, "the real node's socket and the state slots stay in the store")
         os.close(w)
         stray.close()
         srv.close()
