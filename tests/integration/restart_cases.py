@@ -76,6 +76,18 @@ def ctl_nodes(m):
     return {n["name"]: n for n in json.loads(r.stdout)["nodes"]}
 
 
+def state_memfds(pid):
+    """How many saved-state memfds (persist.c's slots) pid holds."""
+    d = "/proc/%d/fd" % pid
+    n = 0
+    for fd in os.listdir(d):
+        try:
+            n += os.readlink(os.path.join(d, fd)).startswith("/memfd:epmdd-state")
+        except OSError:
+            pass
+    return n
+
+
 def hold(port, name, nodeport, hv=6, ntype=77):
     c = Conn(port)
     c.send(alive2(name, port=nodeport, hv=hv, lv=min(hv, 5), ntype=ntype))
@@ -121,6 +133,7 @@ def case_restart():
         m.pump(0.2)
         ok(sorted(n for n in m.stored_names() if not n.startswith("state.")) ==
            sorted("r%d" % i for i in range(1, 6)), "every registration's socket is in the store")
+        ok(state_memfds(m.proc) == 2, "with NOTIFY_SOCKET the daemon holds its two saved-state memfds")
         rc = m.restart()
         ok(rc == 0, "epmdd stopped cleanly (status 0)")
         after = ctl_nodes(m)
@@ -128,6 +141,7 @@ def case_restart():
         ok(all(after[n]["creation"] == before[n]["creation"] and after[n]["port"] == before[n]["port"]
                and after[n]["type"] == before[n]["type"] for n in before),
            "creations, ports and types are unchanged")
+        ok(state_memfds(m.proc) == 2, "the restarted daemon holds two saved-state memfds too")
         ok(all(alive(h) for h in hs), "no holder saw its connection end")
         ok(lookup(m.port, "old5") == 5005, "the hv 5 registration still answers lookups")
         hs[0].close()
@@ -356,9 +370,12 @@ def case_no_notify():
     try:
         m.start()
         h = hold(m.port, "plain", 5900)
-        ok(lookup(m.port, "plain") == 5900, "without NOTIFY_SOCKET everything works")
-        m.pump(0.3)
-        ok(m.messages == [] and m.store == [], "and nothing is sent or stored")
+        ok(lookup(m.port, "plain") == 5900 and names(m.port) == ["plain"],
+           "without NOTIFY_SOCKET registration, lookup and NAMES work")
+        ok(sorted(ctl_nodes(m)) == ["plain"], "and epmdctl on the passed control socket")
+        # With no store to keep them in, no saved-state memfd is made
+        # (case_restart checks that there are two with NOTIFY_SOCKET).
+        ok(state_memfds(m.proc) == 0, "no saved-state memfd is kept without a store")
         h.close()
     finally:
         m.close()
