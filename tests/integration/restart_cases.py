@@ -76,6 +76,35 @@ def ctl_nodes(m):
     return {n["name"]: n for n in json.loads(r.stdout)["nodes"]}
 
 
+# Every field of `epmdctl --json names` survives a restart or an upgrade
+# except the age, which is registered_at seen from the clock of now.
+AGE_FIELDS = {"registered_seconds"}
+
+
+def same_nodes(before, after, only=None):
+    """Every node of `only` (default: all of before) is in after with
+    every field equal but the age, which grows or stays; the reasons why
+    not, or [] if so."""
+    bad = []
+    for n in (before if only is None else only):
+        b, a = before[n], after.get(n)
+        if a is None:
+            bad.append("%s missing" % n)
+            continue
+        if sorted(a) != sorted(b):
+            bad.append("%s: fields %s became %s" % (n, sorted(b), sorted(a)))
+        bad += ["%s %s: %r became %r" % (n, k, b[k], a.get(k))
+                for k in sorted(set(b) - AGE_FIELDS) if a.get(k) != b[k]]
+        if not a.get("registered_seconds", -1) >= b["registered_seconds"]:
+            bad.append("%s age went back" % n)
+    return bad
+
+
+def port2_replies(port, nodes):
+    """The raw PORT2_RESP of each name."""
+    return {n: exchange(port, port2(n))[0] for n in nodes}
+
+
 def state_memfds(pid):
     """How many saved-state memfds (persist.c's slots) pid holds."""
     d = "/proc/%d/fd" % pid
@@ -130,17 +159,19 @@ def case_restart():
         hs.append(hold(m.port, "old5", 5005, hv=5))   # a client that never re-registers
         hs.append(hold(m.port, "cnode", 5006, ntype=104))
         before = ctl_nodes(m)
+        replies = port2_replies(m.port, before)
         m.pump(0.2)
         ok(sorted(n for n in m.stored_names() if not n.startswith("state.")) ==
            sorted("r%d" % i for i in range(1, 6)), "every registration's socket is in the store")
         ok(state_memfds(m.proc) == 2, "with NOTIFY_SOCKET the daemon holds its two saved-state memfds")
+        time.sleep(1.1)             # so that a registration time made anew would differ
         rc = m.restart()
         ok(rc == 0, "epmdd stopped cleanly (status 0)")
         after = ctl_nodes(m)
         ok(sorted(after) == sorted(before), "every node is listed after the restart")
-        ok(all(after[n]["creation"] == before[n]["creation"] and after[n]["port"] == before[n]["port"]
-               and after[n]["type"] == before[n]["type"] for n in before),
-           "creations, ports and types are unchanged")
+        bad = same_nodes(before, after)
+        ok(bad == [], "every field of names --json but the age is unchanged %s" % bad[:3])
+        ok(port2_replies(m.port, before) == replies, "every node's PORT2_RESP is the same bytes")
         ok(state_memfds(m.proc) == 2, "the restarted daemon holds two saved-state memfds too")
         ok(all(alive(h) for h in hs), "no holder saw its connection end")
         ok(lookup(m.port, "old5") == 5005, "the hv 5 registration still answers lookups")
@@ -163,12 +194,15 @@ def case_crash():
         hs[3].close()
         time.sleep(0.2)
         before = ctl_nodes(m)
+        replies = port2_replies(m.port, before)
+        time.sleep(1.1)
         rc = m.crash()
         ok(rc == -9, "epmdd was killed (SIGKILL)")
         after = ctl_nodes(m)
         ok(sorted(after) == ["c0", "c1", "c2"], "after a crash the journal gives back c0..c2, not c3")
-        ok(all(after[n]["creation"] == before[n]["creation"] for n in after),
-           "creations unchanged across the crash")
+        bad = same_nodes(before, after)
+        ok(bad == [], "every field of names --json but the age is unchanged across the crash %s" % bad[:3])
+        ok(port2_replies(m.port, before) == replies, "and every PORT2_RESP is the same bytes")
         ok(all(alive(h) for h in hs[:3]), "the holders never saw end-of-file")
         # The old name's memory survived the crash: c3 continues its count.
         h = hold(m.port, "c3", 5103)
@@ -226,13 +260,16 @@ def case_shuffled():
         m.start()
         hs = [hold(m.port, "sh%02d" % i, 5400 + i) for i in range(12)]
         before = ctl_nodes(m)
+        replies = port2_replies(m.port, before)
         for seed in (1, 2, 3):
             m.rng.seed(seed)
             m.restart(shuffle=True)
             after = ctl_nodes(m)
-            ok({n: (v["port"], v["creation"]) for n, v in after.items()} ==
-               {n: (v["port"], v["creation"]) for n, v in before.items()},
-               "fds handed back in shuffled order (seed %d) are matched by name" % seed)
+            bad = same_nodes(before, after)
+            ok(sorted(after) == sorted(before) and bad == [] and
+               port2_replies(m.port, before) == replies,
+               "fds handed back in shuffled order (seed %d) are matched by name: every field "
+               "and PORT2_RESP unchanged %s" % (seed, bad[:3]))
         # Each node's socket is its own: closing one ends exactly that node.
         hs[5].close()
         time.sleep(0.3)
@@ -253,8 +290,12 @@ def case_store_max():
         m.pump(0.3)
         ok(m.refused_store == 3, "the store took 3 sockets and refused 3 (FileDescriptorStoreMax)")
         before = ctl_nodes(m)
+        replies = port2_replies(m.port, ["m0", "m1", "m2"])
         m.restart()
         ok(names(m.port) == ["m0", "m1", "m2"], "the stored registrations survive the restart")
+        bad = same_nodes(before, ctl_nodes(m), only=["m0", "m1", "m2"])
+        ok(bad == [] and port2_replies(m.port, replies) == replies,
+           "with every field and PORT2_RESP unchanged %s" % bad[:3])
         time.sleep(0.2)
         ok([alive(h) for h in hs] == [True] * 3 + [False] * 3,
            "the others' connections ended with the old process")
@@ -456,14 +497,17 @@ def case_otp_nodes():
         own = erl_eval(m.port, host, "io:format(\"~p ~p\", [rpc:call('otpa@%s', erlang, system_info, [creation]), "
                        "rpc:call('otpb@%s', erlang, system_info, [creation])])" % (host, host), "probe1")
         before = ctl_nodes(m)
+        replies = port2_replies(m.port, before)
         logged = open(m.log).read().count("registered 'otpa'")
+        time.sleep(1.1)             # so that a registration time made anew would differ
         t0 = time.time()
         m.restart()
         listed = ctl_nodes(m)
         ok(time.time() - t0 < 2.0 * SCALE and sorted(listed) == ["otpa", "otpb"],
            "both nodes are listed at once after the restart (%.0f ms)" % ((time.time() - t0) * 1000))
-        ok(all(listed[n]["creation"] == before[n]["creation"] for n in listed),
-           "with their creations unchanged")
+        bad = same_nodes(before, listed)
+        ok(bad == [], "with every field of names --json but the age unchanged %s" % bad[:3])
+        ok(port2_replies(m.port, before) == replies, "and the same PORT2_RESP bytes")
         ok("%d %d" % (listed["otpa"]["creation"], listed["otpb"]["creation"]) == own,
            "which are the nodes' own (%s)" % own)
         out = erl_eval(m.port, host, "io:format(\"~p ~p\", [net_adm:ping('otpa@%s'), "
@@ -607,10 +651,15 @@ def case_upgrade_under_manager():
         m.start()
         hs = [hold(m.port, "um%d" % i, 7200 + i) for i in range(3)]
         before = m.stored_names()
+        nodes = ctl_nodes(m)
+        replies = port2_replies(m.port, nodes)
         t0 = time.time()
         os.kill(m.proc, signal.SIGUSR2)
         m.wait_for("READY", "1", since=t0)
         ok(m.stored_names() == before, "after an in-place upgrade the store holds the same names once")
+        bad = same_nodes(nodes, ctl_nodes(m))
+        ok(bad == [] and port2_replies(m.port, nodes) == replies,
+           "every field of names --json but the age, and PORT2_RESP, unchanged %s" % bad[:3])
         m.restart()
         ok(sorted(names(m.port)) == ["um0", "um1", "um2"], "and a restart after it still restores them")
         for h in hs:
