@@ -245,12 +245,23 @@ persist_free(struct persist *p)
 	free(p);
 }
 
+/*
+ * Append the record in p->out to the active slot.  The registry already
+ * holds the change, so where the slot is due for compaction (or the
+ * record would take it past what a loader accepts), a fresh snapshot
+ * replaces the record.
+ */
 static void
 append(struct persist *p)
 {
-	int r = write_at(p->slot[p->active], p->out.p, p->out.len,
-	    (off_t)p->end);
+	int r;
 
+	if (state_needs_compaction(p->end, p->snapshot, p->out.len)) {
+		p->out.len = 0;
+		compact(p);
+		return;
+	}
+	r = write_at(p->slot[p->active], p->out.p, p->out.len, (off_t)p->end);
 	if (r < 0) {
 		log_errno(LOG_WARNING, r, "cannot append to the saved state");
 		p->out.len = 0;
@@ -259,20 +270,26 @@ append(struct persist *p)
 	}
 	p->end += p->out.len;
 	p->out.len = 0;
-	if (p->end > 2 * p->snapshot + PERSIST_COMPACT_SLACK)
-		compact(p);
 }
 
+/*
+ * The store follows every registration even when the journal has
+ * stopped: a socket stored without a saved record is dropped at the next
+ * start (and the node re-registers), but one left in the store after its
+ * registration ended would sit there until the store is emptied.
+ */
 void
 persist_registered(struct persist *p, const struct node *n)
 {
 	char name[48];
 
-	if (p == NULL || !p->journal || p->active < 0)
+	if (p == NULL)
 		return;
-	p->out.len = 0;
-	if (state_put_registered(&p->out, n) == 0)
-		append(p);
+	if (p->journal && p->active >= 0) {
+		p->out.len = 0;
+		if (state_put_registered(&p->out, n) == 0)
+			append(p);
+	}
 	if (p->fdstore && n->fd >= 0) {
 		persist_reg_name(n->id, name, sizeof(name));
 		sysd_fdstore_add(n->fd, name);
@@ -286,16 +303,18 @@ persist_unregistered(struct persist *p, const struct node *n,
 	char name[48];
 
 	/* At shutdown the store keeps the sockets for the next process. */
-	if (p == NULL || !p->journal || p->active < 0 ||
-	    reason == REGISTRY_SHUTDOWN)
+	if (p == NULL || reason == REGISTRY_SHUTDOWN)
 		return;
 	if (p->fdstore) {
 		persist_reg_name(n->id, name, sizeof(name));
 		sysd_fdstore_remove(name);
 	}
-	p->out.len = 0;
-	if (state_put_unregistered(&p->out, n->id, n->unregistered_at) == 0)
-		append(p);
+	if (p->journal && p->active >= 0) {
+		p->out.len = 0;
+		if (state_put_unregistered(&p->out, n->id,
+			n->unregistered_at) == 0)
+			append(p);
+	}
 }
 
 void

@@ -27,8 +27,6 @@
  */
 #define PERSIST_STATE_PREFIX "state."
 #define PERSIST_REG_PREFIX "r"
-/* Compact once the journal is twice the snapshot plus this. */
-#define PERSIST_COMPACT_SLACK (256u << 10)
 
 struct persist;
 

@@ -19,6 +19,7 @@
 #include "state.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,6 +187,16 @@ state_put_snapshot(struct wbuf *w, uint32_t generation,
 	int r = state_put_header(w, generation, registry_next_id(reg));
 
 	return r < 0 ? r : state_put_records(w, reg);
+}
+
+bool
+state_needs_compaction(size_t len, size_t snapshot, size_t add)
+{
+	if (add > STATE_MAX_SIZE || len > STATE_MAX_SIZE - add)
+		return true;
+	if (snapshot > (SIZE_MAX - STATE_COMPACT_SLACK) / 2)
+		return false;
+	return len + add > 2 * snapshot + STATE_COMPACT_SLACK;
 }
 
 /* The header fields, or a negative errno as state_load would give. */

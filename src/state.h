@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "buf.h"
@@ -25,6 +26,8 @@
 #define STATE_MAX_SIZE (64u << 20)
 /* Largest record (header of 9 bytes + the longest registration). */
 #define STATE_MAX_RECORD 2200
+/* A journal may grow to twice its snapshot plus this before compaction. */
+#define STATE_COMPACT_SLACK (256u << 10)
 
 enum state_record {
 	STATE_REGISTERED = 1,	/* an active registration */
@@ -44,6 +47,14 @@ int state_put_old(struct wbuf *w, const struct node *n);
 /* The records of a snapshot: registrations oldest first, old names. */
 int state_put_records(struct wbuf *w, const struct registry *reg);
 /* A whole snapshot: header and records. */
+/*
+ * Whether a blob of len bytes, snapshot of them the snapshot, should be
+ * rewritten as a fresh snapshot instead of taking a record of add bytes:
+ * when the journal would outgrow twice the snapshot plus
+ * STATE_COMPACT_SLACK, or the blob would pass STATE_MAX_SIZE, which the
+ * loader refuses.
+ */
+bool state_needs_compaction(size_t len, size_t snapshot, size_t add);
 int state_put_snapshot(struct wbuf *w, uint32_t generation,
     const struct registry *reg);
 /*

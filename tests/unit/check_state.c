@@ -341,6 +341,32 @@ START_TEST(t_crc32)
 }
 END_TEST
 
+/*
+ * A journal never grows a blob past what the loader accepts: with a
+ * snapshot over half of STATE_MAX_SIZE, the doubling rule alone would
+ * let it (this is how a crash could once lose every registration).
+ */
+START_TEST(t_compaction_bounds)
+{
+	const size_t big = STATE_MAX_SIZE / 2 + 1024;
+
+	/* The doubling rule, at its edge. */
+	ck_assert(!state_needs_compaction(1000, 1000, 1000 +
+	    STATE_COMPACT_SLACK));
+	ck_assert(state_needs_compaction(1000, 1000, 1000 +
+	    STATE_COMPACT_SLACK + 1));
+	/* A big snapshot: the size bound decides, at its edge. */
+	ck_assert(!state_needs_compaction(big, big, STATE_MAX_SIZE - big));
+	ck_assert(state_needs_compaction(big, big,
+	    STATE_MAX_SIZE - big + 1));
+	ck_assert(state_needs_compaction(STATE_MAX_SIZE, big, 1));
+	/* No overflow on absurd inputs. */
+	ck_assert(state_needs_compaction(SIZE_MAX, 0, SIZE_MAX));
+	ck_assert(state_needs_compaction(0, SIZE_MAX, STATE_MAX_SIZE + 1));
+	ck_assert(!state_needs_compaction(0, SIZE_MAX, 1));
+}
+END_TEST
+
 Suite *
 state_suite(void)
 {
@@ -355,6 +381,7 @@ state_suite(void)
 	tcase_add_test(tc, t_foreign_and_corrupt);
 	tcase_add_test(tc, t_inconsistent_journal);
 	tcase_add_test(tc, t_every_truncation_and_flip);
+	tcase_add_test(tc, t_compaction_bounds);
 	suite_add_tcase(s, tc);
 	return s;
 }
