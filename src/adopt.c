@@ -45,7 +45,18 @@ adopt_listeners(struct net *net, const struct sysd_fd *fds, size_t n,
 			break;
 		case SYSD_TCP_CONNECTED:
 		case SYSD_FILE:
-			/* Saved state and registrations: adopt_state. */
+			/*
+			 * Saved state and registrations, always named by
+			 * the process that stored them: adopt_state.  One
+			 * without a name is not ours (Accept=yes, or a
+			 * launcher passing something else).
+			 */
+			if (f->name[0] == '\0')
+				fatalx("fd %d was passed without a name and is "
+				       "not a listening socket; only listening "
+				       "sockets may come unnamed (Accept=yes "
+				       "is not supported)",
+				    f->fd);
 			break;
 		case SYSD_OTHER:
 			fatalx("fd %d%s%s%s was passed, which is neither a "
