@@ -52,6 +52,10 @@ static struct {
 	const char *host;
 	unsigned port;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	/* With --json: the last warning, and whether a failure has its
+	 * JSON document already. */
+	char last_warning[512];
+	bool json_failure_done;
 } G;
 
 static volatile sig_atomic_t interrupted;
@@ -65,11 +69,10 @@ warnx_(const char *fmt, ...)
 	va_list ap;
 
 	fflush(stdout);
-	fputs("epmdctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(G.last_warning, sizeof(G.last_warning), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "epmdctl: %s\n", G.last_warning);
 }
 
 /* ---------------------------------------------------------- JSON */
@@ -474,9 +477,28 @@ report_error(const char *what, const struct ctl_msg *m)
 		    error_name(code));
 		json_str(stdout, msg);
 		printf("}\n");
+		G.json_failure_done = true;
 	}
 	warnx_("%s: %s", what, msg);
 	return EXIT_FAIL;
+}
+
+/*
+ * With --json, a command that failed without a document of its own (the
+ * daemon or host unreachable, no answer) still prints one, built from
+ * its exit status and the warning it wrote to standard error.
+ */
+static void
+json_failure(int status)
+{
+	if (!G.json || status == EXIT_OK || G.json_failure_done)
+		return;
+	printf("{\"ok\":false,\"error\":\"%s\",\"message\":",
+	    status == EXIT_UNREACHABLE ? "unreachable"
+	    : status == EXIT_USAGE     ? "usage"
+				       : "failed");
+	json_str(stdout, G.last_warning);
+	printf("}\n");
 }
 
 /* Send a request with no fields (or one bytes field) and connect first. */
@@ -821,6 +843,7 @@ cmd_lookup(int argc, char **argv)
 			printf("{\"name\":");
 			json_str(stdout, name);
 			printf(",\"found\":false}\n");
+			G.json_failure_done = true;
 		}
 		warnx_("%s: not registered at %s port %u", name, host, G.port);
 		return EXIT_FAIL;
@@ -1255,7 +1278,7 @@ main(int argc, char **argv)
 	const struct command *cmd;
 	const char *env;
 	unsigned long long v;
-	int ch, nargs;
+	int ch, nargs, status;
 
 	G.port = CTL_DEFAULT_PORT;
 	if ((env = getenv("ERL_EPMD_PORT")) != NULL) {
@@ -1331,5 +1354,7 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	return cmd->fn(nargs, argv);
+	status = cmd->fn(nargs, argv);
+	json_failure(status);
+	return status;
 }
