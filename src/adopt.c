@@ -225,6 +225,8 @@ adopt_state(struct registry *reg, struct net *net, const struct sysd_fd *fds,
 			sum->stale++;
 			continue;
 		}
+		/* Its name is in the store until it ends. */
+		persist_restored(p, *hit);
 		if (!socket_alive(f->fd)) {
 			/* Gone while no daemon ran: ended below. */
 			close(f->fd);

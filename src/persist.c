@@ -30,6 +30,8 @@ struct persist {
 	size_t end;	  /* bytes in the active slot */
 	size_t snapshot;  /* of which the snapshot */
 	struct wbuf out;  /* a record or snapshot being written */
+	size_t names;	  /* bytes of stored registration names, with ':' */
+	bool names_full;  /* warned that PERSIST_STORE_NAMES is reached */
 };
 
 static int
@@ -278,11 +280,47 @@ append(struct persist *p)
  * start (and the node re-registers), but one left in the store after its
  * registration ended would sit there until the store is emptied.
  */
-void
-persist_registered(struct persist *p, const struct node *n)
+static void
+store_add(struct persist *p, struct node *n)
+{
+	char name[48];
+	size_t len;
+
+	persist_reg_name(n->id, name, sizeof(name));
+	len = strlen(name) + 1;
+	if (p->names + len > PERSIST_STORE_NAMES) {
+		if (!p->names_full)
+			log_warnx("the descriptor store's names are full "
+				  "(%zu bytes): registrations from now on "
+				  "are not stored and will not survive a "
+				  "restart", p->names);
+		p->names_full = true;
+		return;
+	}
+	if (sysd_fdstore_add(n->fd, name) < 0)
+		return;
+	n->stored = true;
+	p->names += len;
+}
+
+static void
+store_remove(struct persist *p, struct node *n)
 {
 	char name[48];
 
+	persist_reg_name(n->id, name, sizeof(name));
+	sysd_fdstore_remove(name);
+	n->stored = false;
+	p->names -= strlen(name) + 1;
+	if (p->names_full && p->names < PERSIST_STORE_NAMES / 8 * 7) {
+		log_notice("the descriptor store has room for names again");
+		p->names_full = false;
+	}
+}
+
+void
+persist_registered(struct persist *p, struct node *n)
+{
 	if (p == NULL)
 		return;
 	if (p->journal && p->active >= 0) {
@@ -290,25 +328,31 @@ persist_registered(struct persist *p, const struct node *n)
 		if (state_put_registered(&p->out, n) == 0)
 			append(p);
 	}
-	if (p->fdstore && n->fd >= 0) {
-		persist_reg_name(n->id, name, sizeof(name));
-		sysd_fdstore_add(n->fd, name);
-	}
+	if (p->fdstore && n->fd >= 0)
+		store_add(p, n);
 }
 
 void
-persist_unregistered(struct persist *p, const struct node *n,
-    enum registry_reason reason)
+persist_restored(struct persist *p, struct node *n)
 {
 	char name[48];
 
+	if (p == NULL || !p->fdstore)
+		return;
+	persist_reg_name(n->id, name, sizeof(name));
+	n->stored = true;
+	p->names += strlen(name) + 1;
+}
+
+void
+persist_unregistered(struct persist *p, struct node *n,
+    enum registry_reason reason)
+{
 	/* At shutdown the store keeps the sockets for the next process. */
 	if (p == NULL || reason == REGISTRY_SHUTDOWN)
 		return;
-	if (p->fdstore) {
-		persist_reg_name(n->id, name, sizeof(name));
-		sysd_fdstore_remove(name);
-	}
+	if (p->fdstore && n->stored)
+		store_remove(p, n);
 	if (p->journal && p->active >= 0) {
 		p->out.len = 0;
 		if (state_put_unregistered(&p->out, n->id,

@@ -22,11 +22,18 @@
 /*
  * FDNAMEs: "state.0", "state.1", and "r<id in base 36>" per
  * registration.  Short on purpose: the service manager passes every name
- * in one LISTEN_FDNAMES string, which execve caps at 128 KiB, so 16384
- * registrations fit while ids stay below 36^5 (60 million).
+ * in one LISTEN_FDNAMES string, which execve caps at 128 KiB
+ * (MAX_ARG_STRLEN); a name grows with the id, which keeps counting
+ * across restarts.  The registration names stored at any time take at
+ * most PERSIST_STORE_NAMES bytes (with their separators), leaving room
+ * for the variable's own name, the slots and the socket unit's
+ * listeners: a registration that would pass it is not stored (it
+ * survives an upgrade, not a restart).  16382 registrations fit while
+ * ids stay below 36^6 (2 billion).
  */
 #define PERSIST_STATE_PREFIX "state."
 #define PERSIST_REG_PREFIX "r"
+#define PERSIST_STORE_NAMES (127u << 10)
 
 struct persist;
 
@@ -43,9 +50,11 @@ struct persist *persist_new(struct registry *reg, bool fdstore,
 void persist_free(struct persist *p);
 
 /* Registry events: journal them and keep the store in step. */
-void persist_registered(struct persist *p, const struct node *n);
-void persist_unregistered(struct persist *p, const struct node *n,
+void persist_registered(struct persist *p, struct node *n);
+void persist_unregistered(struct persist *p, struct node *n,
     enum registry_reason reason);
+/* A registration adopted at start whose socket came from the store. */
+void persist_restored(struct persist *p, struct node *n);
 
 /*
  * For an upgrade: bring the state up to date and return the slot

@@ -79,6 +79,8 @@ struct node {
 	uint16_t nlen;
 	uint16_t elen;
 	bool active;
+	bool stored;		/* its socket is in the service manager's
+				 * descriptor store (persist's business) */
 	uint8_t data[];
 };
 

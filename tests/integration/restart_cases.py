@@ -737,6 +737,48 @@ def case_many_upgrade():
         p.wait(20)
 
 
+def state_header(next_id, generation=1):
+    """A saved state with no records: only the id counter."""
+    import zlib
+    head = b"EPMDDST\0" + struct.pack(">IIQ", 1, generation, next_id)
+    return head + struct.pack(">II", zlib.crc32(head), 0)
+
+
+def case_store_names():
+    """Ids keep counting across restarts and their names grow: what is
+    stored must still fit in one LISTEN_FDNAMES (execve's 128 KiB)."""
+    m = manager(store_max=20000)
+    try:
+        # A state whose next id is 2^63: 13 base-36 digits a name.
+        fd = os.memfd_create("state-seed")
+        os.write(fd, state_header(1 << 63))
+        m.store.append(("state.0", fd))
+        m.start()
+        hs = [hold(m.port, "s%04d" % i, 20000 + i) for i in range(9000)]
+        stored = 0
+        for _ in range(100):
+            m.pump(0.1)
+            n = sum(1 for x in m.stored_names() if x.startswith("r"))
+            if n == stored:
+                break
+            stored = n
+        total = sum(len(x) + 1 for x in m.stored_names())
+        ok(8000 < stored < 9000,
+           "registrations are stored only while their names fit (%d of 9000)" % stored)
+        ok(total < 128 * 1024,
+           "the stored names take %d bytes, under execve's 128 KiB" % total)
+        ok("descriptor store's names are full" in open(m.log).read(),
+           "the daemon says when it stops storing")
+        # Without the bound, the next start would fail in execve (E2BIG).
+        m.restart()
+        ok(len(names(m.port)) == stored,
+           "after a restart the stored registrations are back (%d)" % stored)
+        for h in hs:
+            h.close()
+    finally:
+        m.close()
+
+
 def main():
     cases = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
     slow = {"restart_loop", "upgrade_loop", "many_upgrade", "otp_nodes"}

@@ -175,12 +175,26 @@ class Manager:
         pid = os.fork()
         if pid == 0:
             try:
-                # Out of the way (F_DUPFD never overwrites), then into
-                # 3, 4, ...
-                base = 3 + len(passed)
-                tmp = [fcntl.fcntl(fd, fcntl.F_DUPFD, base) for _, fd in passed]
-                for i, t in enumerate(tmp):
-                    os.dup2(t, 3 + i, inheritable=True)
+                # Passed descriptors into 3, 4, ...: one already sitting
+                # in a target is moved out of the way first, so that this
+                # needs no more descriptors than are passed (the parent's
+                # other descriptors close at exec: Python opens them
+                # close-on-exec).
+                n = len(passed)
+                cur = [fd for _, fd in passed]
+                where = {fd: i for i, fd in enumerate(cur)}
+                for i in range(n):
+                    target = 3 + i
+                    if cur[i] == target:
+                        os.set_inheritable(target, True)
+                        continue
+                    j = where.get(target)
+                    if j is not None and j > i:
+                        moved = fcntl.fcntl(target, fcntl.F_DUPFD_CLOEXEC, 3 + n)
+                        cur[j] = moved
+                        where[moved] = j
+                    os.dup2(cur[i], target, inheritable=True)
+                    where[target] = i
                 # As systemd: the child gets these and nothing else.
                 os.closerange(3 + len(passed), 65536)
                 env = {k: v for k, v in os.environ.items()
