@@ -280,14 +280,26 @@ append(struct persist *p)
  * start (and the node re-registers), but one left in the store after its
  * registration ended would sit there until the store is emptied.
  */
+/* "r" and at most 13 base-36 digits. */
+#define STORE_NAME_SIZE 32
+
+/*
+ * n's FDNAME in name; returns what it takes of LISTEN_FDNAMES, its
+ * separator included.
+ */
+static size_t
+store_name(const struct node *n, char name[STORE_NAME_SIZE])
+{
+	persist_reg_name(n->id, name, STORE_NAME_SIZE);
+	return strlen(name) + 1;
+}
+
 static void
 store_add(struct persist *p, struct node *n)
 {
-	char name[48];
-	size_t len;
+	char name[STORE_NAME_SIZE];
+	size_t len = store_name(n, name);
 
-	persist_reg_name(n->id, name, sizeof(name));
-	len = strlen(name) + 1;
 	if (p->names + len > PERSIST_STORE_NAMES) {
 		if (!p->names_full)
 			log_warnx("the descriptor store's names are full "
@@ -306,12 +318,11 @@ store_add(struct persist *p, struct node *n)
 static void
 store_remove(struct persist *p, struct node *n)
 {
-	char name[48];
+	char name[STORE_NAME_SIZE];
 
-	persist_reg_name(n->id, name, sizeof(name));
+	p->names -= store_name(n, name);
 	sysd_fdstore_remove(name);
 	n->stored = false;
-	p->names -= strlen(name) + 1;
 	if (p->names_full && p->names < PERSIST_STORE_NAMES / 8 * 7) {
 		log_notice("the descriptor store has room for names again");
 		p->names_full = false;
@@ -335,13 +346,12 @@ persist_registered(struct persist *p, struct node *n)
 void
 persist_restored(struct persist *p, struct node *n)
 {
-	char name[48];
+	char name[STORE_NAME_SIZE];
 
 	if (p == NULL || !p->fdstore)
 		return;
-	persist_reg_name(n->id, name, sizeof(name));
+	p->names += store_name(n, name);
 	n->stored = true;
-	p->names += strlen(name) + 1;
 }
 
 void
