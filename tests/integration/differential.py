@@ -27,7 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from epmdwire import DUMP, KILL, NAMES, Conn, alive2, frame, port2, stop  # noqa: E402
+from epmdwire import DUMP, KILL, NAMES, Conn, alive2, frame, free_port, port2, stop  # noqa: E402
 
 CASES = []
 
@@ -37,14 +37,6 @@ def case(*flags, env=None):
         CASES.append((fn, list(flags), env or {}))
         return fn
     return wrap
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class Side:

@@ -123,6 +123,15 @@ def exchange(port, data, timeout=3.0, half_close=False, gap=0.0):
         c.close()
 
 
+def free_port():
+    """A loopback TCP port nobody listens on just now."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
 def lookup(port, name):
     data, _ = exchange(port, port2(name))
     if len(data) >= 4 and data[:2] == b"w\x00":

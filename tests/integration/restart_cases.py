@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from epmdwire import NAMES, Conn, alive2, exchange, lookup, port2  # noqa: E402
+from epmdwire import NAMES, Conn, alive2, exchange, free_port, lookup, port2  # noqa: E402
 from sdmanager import Manager  # noqa: E402
 
 EPMDD, EPMDCTL, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -25,14 +25,6 @@ EPMDD, EPMDCTL, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
 # runs EPMDD_REAL under memcheck, and time bounds scale by TEST_TIME_SCALE.
 EPMDD_REAL = os.environ.get("EPMDD_REAL", EPMDD)
 SCALE = float(os.environ.get("TEST_TIME_SCALE", "1"))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def wait_listening(port):
