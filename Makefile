@@ -17,6 +17,8 @@ MANDIR    ?= $(PREFIX)/share/man
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DOCDIR    ?= $(PREFIX)/share/doc/epmdd
+# The configuration file is $(SYSCONFDIR)/epmdd/epmdd.conf (compiled in).
+SYSCONFDIR ?= /etc
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR   ?=
 
@@ -64,15 +66,16 @@ CHECK_LIBS  = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 SD_CFLAGS   = $(shell $(PKG_CONFIG) --cflags libsystemd 2>/dev/null)
 SD_LIBS     = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null)
 
-ALL_CFLAGS = $(WARN) $(HARDEN) -D_GNU_SOURCE -Isrc $(UV_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(WARN) $(HARDEN) -D_GNU_SOURCE \
+	-DEPMDD_SYSCONFDIR='"$(SYSCONFDIR)"' -Isrc $(UV_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
 # The pure core: no libuv, no libsystemd, no sockets (unit tests link it).
-CORE := util buf codec registry dispatch options ctlproto state log
+CORE := util buf codec registry policy dispatch options ctlproto state log
 DAEMON := $(CORE) net sockdiag ctl sysd persist adopt upgrade daemon client main
 CLI := util buf codec ctlproto client epmdctl
 UNIT := check_main check_buf check_codec check_registry check_dispatch \
-	check_options check_ctlproto check_state unit_util
+	check_options check_ctlproto check_state check_policy unit_util
 
 CORE_OBJS   := $(CORE:%=$(B)/%.o)
 DAEMON_OBJS := $(DAEMON:%=$(B)/%.o)
@@ -260,6 +263,8 @@ FUZZ_CTL_SRC := tests/fuzz/fuzz_ctlproto.c src/ctlproto.c src/buf.c \
 	src/util.c
 FUZZ_STATE_SRC := tests/fuzz/fuzz_state.c src/state.c src/registry.c \
 	src/codec.c src/buf.c src/util.c
+FUZZ_CONFIG_SRC := tests/fuzz/fuzz_config.c src/policy.c src/codec.c \
+	src/buf.c src/util.c
 
 build/fuzz/fuzz_codec: $(FUZZ_CODEC_SRC) $(wildcard src/*.h)
 	@mkdir -p $(@D)
@@ -273,11 +278,17 @@ build/fuzz/fuzz_state: $(FUZZ_STATE_SRC) $(wildcard src/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_STATE_SRC)
 
-fuzz: build/fuzz/fuzz_codec build/fuzz/fuzz_ctlproto build/fuzz/fuzz_state
+build/fuzz/fuzz_config: $(FUZZ_CONFIG_SRC) $(wildcard src/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_CONFIG_SRC)
+
+fuzz: build/fuzz/fuzz_codec build/fuzz/fuzz_ctlproto build/fuzz/fuzz_state \
+		build/fuzz/fuzz_config
 	rm -rf build/fuzz/seeds
 	python3 tests/fuzz/seeds.py tests/data build/fuzz/seeds
 	mkdir -p build/fuzz/corpus/codec build/fuzz/corpus/ctlproto \
-		build/fuzz/corpus/state tests/fuzz/regressions/state
+		build/fuzz/corpus/state build/fuzz/corpus/config \
+		tests/fuzz/regressions/state tests/fuzz/regressions/config
 	build/fuzz/fuzz_codec -max_total_time=$(FUZZ_SECONDS) \
 		-print_final_stats=1 build/fuzz/corpus/codec \
 		build/fuzz/seeds/codec tests/fuzz/regressions/codec
@@ -287,6 +298,9 @@ fuzz: build/fuzz/fuzz_codec build/fuzz/fuzz_ctlproto build/fuzz/fuzz_state
 	build/fuzz/fuzz_state -max_total_time=$(FUZZ_SECONDS) \
 		-print_final_stats=1 build/fuzz/corpus/state \
 		build/fuzz/seeds/state tests/fuzz/regressions/state
+	build/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) \
+		-max_len=65536 -print_final_stats=1 build/fuzz/corpus/config \
+		build/fuzz/seeds/config tests/fuzz/regressions/config
 
 clean:
 	rm -rf build src/epmdd src/epmdctl

@@ -4,8 +4,10 @@
 usage: seeds.py DATA_DIR OUT_DIR
 Writes OUT_DIR/codec/* (inputs for fuzz_codec: the framing it expects,
 built from every captured request), OUT_DIR/ctlproto/* (a few valid
-control messages) and OUT_DIR/state/* (saved-state records in
-fuzz_state's framing, laid out as src/state.c documents them).
+control messages), OUT_DIR/state/* (saved-state records in
+fuzz_state's framing, laid out as src/state.c documents them) and
+OUT_DIR/config/* (configuration files and -allow values for
+fuzz_config, in the grammar of epmdd.conf(5)).
 """
 import os
 import struct
@@ -62,6 +64,16 @@ def old(name, creation=1795522100):
             + struct.pack(">H", len(name)) + name)
 
 
+CONFIGS = {
+    "otp": b"register local\nlookup any\nnames any\ndump local\nadmin local\n",
+    "cluster": b"# a cluster subnet\nnames local 10.1.0.0/16\nlookup local 10.1.0.0/16"
+               b" fd00:1::/64\nregister local\n",
+    "rabbit": b"owner rabbit user=r\nowner rabbitmqcli-* user=r group=a\n"
+              b"owner * group=w\nadmin none\r\n",
+    "errors": b"names 10.1.0.0/8\nowner ra*b user=x\nfoo\n",
+}
+
+
 def state_input(records, gen=1, next_id=10):
     """fuzz_state's input: flags 0, generation, next id, len:u16 records."""
     return (b"\x00" + struct.pack(">IQ", gen, next_id)
@@ -103,6 +115,15 @@ def main():
     for name, recs in states.items():
         with open(os.path.join(out, "state", name), "wb") as f:
             f.write(state_input(recs))
+    # fuzz_config: byte 0 even, a file; odd, an -allow value.
+    os.makedirs(os.path.join(out, "config"), exist_ok=True)
+    for name, text in CONFIGS.items():
+        with open(os.path.join(out, "config", name), "wb") as f:
+            f.write(b"\x00" + text)
+    for name, value in {"allow-names": b"\x05local,10.0.0.0/8 ::1",
+                        "allow-any": b"\x01any"}.items():
+        with open(os.path.join(out, "config", name), "wb") as f:
+            f.write(value)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ main(void)
 	srunner_add_suite(sr, options_suite());
 	srunner_add_suite(sr, ctlproto_suite());
 	srunner_add_suite(sr, state_suite());
+	srunner_add_suite(sr, policy_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

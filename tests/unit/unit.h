@@ -22,6 +22,7 @@ Suite *dispatch_suite(void);
 Suite *options_suite(void);
 Suite *ctlproto_suite(void);
 Suite *state_suite(void);
+Suite *policy_suite(void);
 
 /* Decode "00 12 78 ..." (spaces optional) into out; returns the length. */
 size_t unit_hex(const char *hex, uint8_t *out, size_t max);

@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * check_policy: the configuration grammar and the two questions.  OTP's
+ * rules when nothing is given; lists that add up across lines; address
+ * matching at every prefix boundary, IPv4-mapped peers as IPv4; the
+ * ownership rule that covers a name (exact, else longest prefix) and who
+ * may register it; -allow values; and every parse error, with the line
+ * and column it names.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+#include "unit.h"
+#include "util.h"
+
+/* Users and groups the fake resolver knows. */
+static int
+fake_user(void *arg, const char *name, uint32_t *ret)
+{
+	(void)arg;
+	if (strcmp(name, "rabbitmq") == 0)
+		*ret = 120;
+	else if (strcmp(name, "alice") == 0)
+		*ret = 1001;
+	else if (strcmp(name, "broken") == 0)
+		return -EIO;
+	else
+		return -ENOENT;
+	return 0;
+}
+
+static int
+fake_group(void *arg, const char *name, uint32_t *ret)
+{
+	(void)arg;
+	if (strcmp(name, "ejabberd") == 0)
+		*ret = 130;
+	else
+		return -ENOENT;
+	return 0;
+}
+
+static const struct policy_resolver names = { fake_user, fake_group, NULL };
+
+/* uid 2000 is in group 130; nobody else is in any group. */
+static bool
+fake_member(void *arg, uint32_t uid, uint32_t gid)
+{
+	(void)arg;
+	return uid == 2000 && gid == 130;
+}
+
+static struct policy *
+parse_ok(const char *text)
+{
+	struct policy_error err;
+	struct policy *p = NULL;
+	int r = policy_parse(text, strlen(text), &names, &p, &err);
+
+	if (r != 0)
+		ck_abort_msg("parse of \"%s\" failed: %u:%u: %s", text,
+		    err.line, err.column, err.message);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+/* A parse that must fail at line:column with a message holding what. */
+static void
+parse_fails(const char *text, size_t len, unsigned line, unsigned column,
+    const char *what)
+{
+	struct policy_error err;
+	struct policy *p = NULL;
+	char *copy = (char *)unit_dup(text, len);
+	int r = policy_parse(copy, len, &names, &p, &err);
+
+	free(copy);
+	ck_assert_msg(r == -EINVAL, "\"%.60s\": expected an error, got %d",
+	    text, r);
+	ck_assert_ptr_null(p);
+	ck_assert_msg(err.line == line && err.column == column,
+	    "\"%.60s\": error at %u:%u (%s), expected %u:%u", text, err.line,
+	    err.column, err.message, line, column);
+	ck_assert_msg(strstr(err.message, what) != NULL,
+	    "\"%.60s\": message \"%s\" lacks \"%s\"", text, err.message, what);
+	/* One line: the daemon prints it as such. */
+	ck_assert_ptr_null(strchr(err.message, '\n'));
+}
+
+#define FAILS(text, line, col, what) \
+	parse_fails(text, strlen(text), line, col, what)
+
+static struct registry_addr
+addr(const char *text)
+{
+	struct registry_addr a;
+
+	ck_assert_int_eq(policy_parse_addr(text, &a), 0);
+	return a;
+}
+
+static bool
+allows(const struct policy *p, enum policy_kind k, const char *peer,
+    bool local)
+{
+	struct registry_addr a = addr(peer);
+
+	return policy_allows(p, k, &a, local, NULL);
+}
+
+START_TEST(t_defaults)
+{
+	const struct policy *d = policy_defaults();
+	struct policy *p = parse_ok("# nothing but a comment\n\n   \n");
+	int k;
+
+	/* OTP: register, dump, admin from local peers; the rest from anyone. */
+	for (k = 0; k < POLICY_KIND_COUNT; k++) {
+		bool open = k == POLICY_LOOKUP || k == POLICY_NAMES;
+
+		ck_assert(allows(d, (enum policy_kind)k, "127.0.0.1", true));
+		ck_assert(allows(d, (enum policy_kind)k, "10.1.2.3", false) ==
+		    open);
+		ck_assert(allows(p, (enum policy_kind)k, "10.1.2.3", false) ==
+		    open);
+		ck_assert_int_eq(p->access[k].origin, POLICY_DEFAULT);
+	}
+	ck_assert(!policy_is_configured(d));
+	ck_assert(!policy_is_configured(p));
+	ck_assert(!policy_is_configured(NULL));
+	ck_assert_uint_eq(p->nowners, 0);
+	policy_free(p);
+	policy_free(NULL);
+}
+END_TEST
+
+START_TEST(t_kinds)
+{
+	static const char *const kn[] = { "register", "lookup", "names", "dump",
+		"admin" };
+	int k;
+
+	for (k = 0; k < POLICY_KIND_COUNT; k++) {
+		ck_assert_str_eq(policy_kind_name((enum policy_kind)k), kn[k]);
+		ck_assert_int_eq(policy_kind_from_name(kn[k]), k);
+	}
+	ck_assert_int_eq(policy_kind_from_name("owner"), -1);
+	ck_assert_int_eq(policy_kind_from_name(""), -1);
+	ck_assert_str_eq(policy_kind_name(POLICY_KIND_COUNT), "unknown");
+	ck_assert_str_eq(policy_origin_name(POLICY_FILE), "file");
+	ck_assert_str_eq(policy_origin_name(POLICY_OPTION), "option");
+	ck_assert_str_eq(policy_origin_name(POLICY_DEFAULT), "default");
+}
+END_TEST
+
+START_TEST(t_lists)
+{
+	struct policy *p = parse_ok("names local 10.0.0.0/8\n"
+				    "  names\t192.168.1.7   # one host\n"
+				    "lookup any\n"
+				    "dump none\n"
+				    "register 10.2.0.0/16\r\n"
+				    "admin fd00:1::/64 ::1\n");
+	struct policy_decision d;
+	struct registry_addr a;
+
+	ck_assert(policy_is_configured(p));
+	ck_assert_int_eq(p->access[POLICY_NAMES].mode, POLICY_LIST);
+	ck_assert_uint_eq(p->access[POLICY_NAMES].n, 3);
+	ck_assert_uint_eq(p->access[POLICY_NAMES].line, 1);
+	ck_assert(allows(p, POLICY_NAMES, "127.0.0.1", true));
+	ck_assert(allows(p, POLICY_NAMES, "10.255.255.255", false));
+	ck_assert(allows(p, POLICY_NAMES, "192.168.1.7", false));
+	ck_assert(!allows(p, POLICY_NAMES, "192.168.1.8", false));
+	ck_assert(!allows(p, POLICY_NAMES, "11.0.0.0", false));
+	ck_assert(!allows(p, POLICY_NAMES, "::1", false));
+	/* The entry that decided, and its own line. */
+	a = addr("192.168.1.7");
+	ck_assert(policy_allows(p, POLICY_NAMES, &a, false, &d));
+	ck_assert(d.allowed);
+	ck_assert_int_eq(d.origin, POLICY_FILE);
+	ck_assert_uint_eq(d.line, 2);
+	ck_assert_ptr_eq(d.entry, &p->access[POLICY_NAMES].entries[2]);
+	/* No entry: refused, and the rule's first line. */
+	a = addr("8.8.8.8");
+	ck_assert(!policy_allows(p, POLICY_NAMES, &a, false, &d));
+	ck_assert(!d.allowed);
+	ck_assert_ptr_null(d.entry);
+	ck_assert_uint_eq(d.line, 1);
+	/* any and none. */
+	ck_assert(allows(p, POLICY_LOOKUP, "203.0.113.9", false));
+	ck_assert(!allows(p, POLICY_DUMP, "127.0.0.1", true));
+	/* A list without local refuses local peers. */
+	ck_assert(!allows(p, POLICY_REGISTER, "127.0.0.1", true));
+	ck_assert(allows(p, POLICY_REGISTER, "10.2.200.1", false));
+	/* CRLF: the line parsed all the same. */
+	ck_assert_uint_eq(p->access[POLICY_REGISTER].n, 1);
+	/* IPv6, and ::1 by address. */
+	ck_assert(allows(p, POLICY_ADMIN, "fd00:1::ffff:1", false));
+	ck_assert(!allows(p, POLICY_ADMIN, "fd00:1:0:1::1", false));
+	ck_assert(allows(p, POLICY_ADMIN, "::1", false));
+	ck_assert(!allows(p, POLICY_ADMIN, "127.0.0.1", true));
+	policy_free(p);
+}
+END_TEST
+
+/* Every prefix length of both families, on each side of the boundary. */
+START_TEST(t_prefix_boundaries)
+{
+	unsigned bits = (unsigned)_i;
+	char text[128], peer[64];
+	struct policy *p;
+	struct registry_addr in, out;
+	unsigned max = bits <= 32 ? 32 : 128, b = bits <= 32 ? bits : bits - 33;
+
+	/* Network 0xff..ff with b bits, zero after. */
+	memset(&in, 0, sizeof(in));
+	in.family = max == 32 ? 4 : 6;
+	for (unsigned i = 0; i < b; i++)
+		in.addr[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	{
+		struct policy_entry e;
+
+		memset(&e, 0, sizeof(e));
+		e.family = in.family;
+		e.bits = (uint8_t)b;
+		memcpy(e.addr, in.addr, 16);
+		policy_entry_text(&e, peer, sizeof(peer));
+	}
+	snprintf(text, sizeof(text), "names %s\n", peer);
+	p = parse_ok(text);
+	ck_assert_uint_eq(p->access[POLICY_NAMES].entries[0].bits, b);
+	/* The network itself and its last address match. */
+	ck_assert(policy_allows(p, POLICY_NAMES, &in, false, NULL));
+	out = in;
+	for (unsigned i = b; i < max; i++)
+		out.addr[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	ck_assert(policy_allows(p, POLICY_NAMES, &out, false, NULL));
+	/* One bit inside the prefix flipped: outside. */
+	if (b > 0) {
+		out = in;
+		out.addr[(b - 1) / 8] ^= (uint8_t)(0x80 >> ((b - 1) % 8));
+		ck_assert(!policy_allows(p, POLICY_NAMES, &out, false, NULL));
+	}
+	/* The other family never matches. */
+	memset(&out, 0, sizeof(out));
+	out.family = in.family == 4 ? 6 : 4;
+	ck_assert(!policy_allows(p, POLICY_NAMES, &out, false, NULL));
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(t_mapped_peer)
+{
+	struct policy *p = parse_ok("names 10.0.0.0/8\nlookup ::/0\n");
+
+	/* A dual-stack listener sees an IPv4 peer as ::ffff:a.b.c.d. */
+	ck_assert(allows(p, POLICY_NAMES, "::ffff:10.9.8.7", false));
+	ck_assert(!allows(p, POLICY_NAMES, "::ffff:11.9.8.7", false));
+	/* ... and matches it as IPv4 only. */
+	ck_assert(!allows(p, POLICY_LOOKUP, "::ffff:10.9.8.7", false));
+	ck_assert(allows(p, POLICY_LOOKUP, "2001:db8::1", false));
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(t_owners)
+{
+	struct policy *p = parse_ok(
+	    "owner rabbit* user=rabbitmq\n"
+	    "owner rabbit user=rabbitmq user=alice\n"
+	    "owner rabbitmq* group=ejabberd user=42 #many\n"
+	    "owner ejabberd group=ejabberd\n"
+	    "owner * group=130\n"
+	    "owner a#b user=alice\n"
+	    "owner n\xc5\x93ud user=alice\n");
+	const struct policy_owner *o;
+
+	ck_assert_uint_eq(p->nowners, 7);
+	/* Exact beats any prefix; the longest prefix beats a shorter. */
+	o = policy_owner_of(p, (const uint8_t *)"rabbit", 6);
+	ck_assert_ptr_eq(o, &p->owners[1]);
+	ck_assert(!o->prefix);
+	o = policy_owner_of(p, (const uint8_t *)"rabbit2", 7);
+	ck_assert_ptr_eq(o, &p->owners[0]);
+	o = policy_owner_of(p, (const uint8_t *)"rabbitmqcli-1", 13);
+	ck_assert_ptr_eq(o, &p->owners[2]);
+	ck_assert_uint_eq(o->line, 3);
+	o = policy_owner_of(p, (const uint8_t *)"rabbi", 5);
+	ck_assert_ptr_eq(o, &p->owners[4]);
+	ck_assert_uint_eq(o->plen, 0);
+	o = policy_owner_of(p, (const uint8_t *)"a#b", 3);
+	ck_assert_ptr_eq(o, &p->owners[5]);
+	o = policy_owner_of(p, (const uint8_t *)"n\xc5\x93ud", 5);
+	ck_assert_ptr_eq(o, &p->owners[6]);
+	/* Users by id; groups through membership; unknown is never. */
+	ck_assert(policy_owner_allows(&p->owners[1], 120, fake_member, NULL));
+	ck_assert(policy_owner_allows(&p->owners[1], 1001, fake_member, NULL));
+	ck_assert(!policy_owner_allows(&p->owners[1], 0, fake_member, NULL));
+	ck_assert(policy_owner_allows(&p->owners[2], 42, NULL, NULL));
+	ck_assert(policy_owner_allows(&p->owners[2], 2000, fake_member, NULL));
+	ck_assert(!policy_owner_allows(&p->owners[2], 2000, NULL, NULL));
+	ck_assert(!policy_owner_allows(&p->owners[2], 2001, fake_member,
+	    NULL));
+	ck_assert(!policy_owner_allows(&p->owners[0], REGISTRY_UID_UNKNOWN,
+	    fake_member, NULL));
+	ck_assert_uint_eq(p->owners[4].ids[0].id, 130);
+	ck_assert(p->owners[4].ids[0].group);
+	ck_assert_str_eq(p->owners[4].ids[0].name, "130");
+	policy_free(p);
+	/* Without any owner rule, nothing is owned. */
+	p = parse_ok("names any\n");
+	ck_assert_ptr_null(policy_owner_of(p, (const uint8_t *)"x", 1));
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(t_texts)
+{
+	struct policy *p = parse_ok("names 10.0.0.0/8 10.1.2.3 fd00::/8 ::1 "
+				    "local 0.0.0.0/0\n"
+				    "owner rab* user=rabbitmq group=ejabberd\n");
+	static const char *const want[] = { "10.0.0.0/8", "10.1.2.3",
+		"fd00::/8", "::1", "local", "0.0.0.0/0" };
+	char buf[POLICY_ENTRY_TEXT];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(want); i++) {
+		policy_entry_text(&p->access[POLICY_NAMES].entries[i], buf,
+		    sizeof(buf));
+		ck_assert_str_eq(buf, want[i]);
+	}
+	policy_pattern_text(&p->owners[0], buf, sizeof(buf));
+	ck_assert_str_eq(buf, "rab*");
+	policy_id_text(&p->owners[0].ids[0], buf, sizeof(buf));
+	ck_assert_str_eq(buf, "user=rabbitmq");
+	policy_id_text(&p->owners[0].ids[1], buf, sizeof(buf));
+	ck_assert_str_eq(buf, "group=ejabberd");
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(t_set_access)
+{
+	struct policy *p = parse_ok("names 10.0.0.0/8\nlookup none\n");
+	struct policy_error err;
+
+	/* An option replaces the file's rule. */
+	ck_assert_int_eq(policy_set_access(p, POLICY_NAMES,
+			     "local,192.168.0.0/16 ::1", &err),
+	    0);
+	ck_assert_int_eq(p->access[POLICY_NAMES].origin, POLICY_OPTION);
+	ck_assert_uint_eq(p->access[POLICY_NAMES].n, 3);
+	ck_assert_uint_eq(p->access[POLICY_NAMES].line, 0);
+	ck_assert(!allows(p, POLICY_NAMES, "10.0.0.1", false));
+	ck_assert(allows(p, POLICY_NAMES, "192.168.3.4", false));
+	ck_assert_int_eq(policy_set_access(p, POLICY_LOOKUP, "any", &err), 0);
+	ck_assert(allows(p, POLICY_LOOKUP, "1.2.3.4", false));
+	/* Errors name the column within the value. */
+	ck_assert_int_eq(policy_set_access(p, POLICY_DUMP, "local,10.0.0.1/33",
+			     &err),
+	    -EINVAL);
+	ck_assert_uint_eq(err.line, 0);
+	ck_assert_uint_eq(err.column, 16);
+	ck_assert_int_eq(policy_set_access(p, POLICY_DUMP, "", &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.message, "needs a rule"));
+	ck_assert_int_eq(policy_set_access(p, POLICY_DUMP, "none,local", &err),
+	    -EINVAL);
+	ck_assert_uint_eq(err.column, 1);
+	/* '#' is no comment in an option: not an address. */
+	ck_assert_int_eq(policy_set_access(p, POLICY_DUMP, "#x", &err),
+	    -EINVAL);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(t_errors)
+{
+	char *big;
+	size_t i;
+
+	FAILS("names 10.0.0.0/8\nfoo any\n", 2, 1, "unknown keyword \"foo\"");
+	FAILS("  names\n", 1, 8, "needs a rule");
+	FAILS("names # only a comment\n", 1, 23, "needs a rule");
+	FAILS("names any local\n", 1, 7, "stands alone");
+	FAILS("names local any\n", 1, 13, "stands alone");
+	FAILS("names local\nnames none\n", 2, 7, "stands alone");
+	FAILS("names any\nnames local\n", 2, 1, "since line 1");
+	FAILS("names 10.0.0.0/8 300.1.2.3\n", 1, 18, "not an address");
+	FAILS("names fe80::1%eth0\n", 1, 7, "not an address");
+	FAILS("names ::ffff:10.0.0.1\n", 1, 7, "IPv4-mapped");
+	FAILS("names 10.0.0.0/\n", 1, 16, "not a prefix length");
+	FAILS("names 10.0.0.0/8x\n", 1, 16, "not in 0..32");
+	FAILS("names 10.0.0.0/33\n", 1, 16, "not in 0..32");
+	FAILS("names ::/129\n", 1, 10, "not in 0..128");
+	FAILS("names 10.0.0.0/-1\n", 1, 16, "not in 0..32");
+	FAILS("names 10.1.0.0/8\n", 1, 7, "the network is 10.0.0.0/8");
+	FAILS("names fd00::1/64\n", 1, 7, "the network is fd00::/64");
+	FAILS("names 10.0.0.0/8 local 10.0.0.0/8\n", 1, 24, "listed twice");
+	FAILS("names local\nnames 1.2.3.4 local\n", 2, 15,
+	    "first on line 1");
+	FAILS("owner\n", 1, 6, "needs a name");
+	FAILS("owner rabbit\n", 1, 13, "at least one user= or group=");
+	FAILS("owner ra*bbit user=alice\n", 1, 9, "'*' may only end");
+	FAILS("owner rabbit@host user=alice\n", 1, 7, "without \"@host\"");
+	FAILS("owner \xc0\x80 user=alice\n", 1, 7, "not UTF-8");
+	FAILS("owner rabbit user=alice\nowner rabbit group=ejabberd\n", 2, 7,
+	    "already given on line 1");
+	FAILS("owner rabbit alice\n", 1, 14, "expected user=NAME or group=NAME");
+	FAILS("owner rabbit user=\n", 1, 14, "expected user=NAME");
+	FAILS("owner rabbit user=nosuch\n", 1, 19, "user \"nosuch\" does not "
+						  "exist");
+	FAILS("owner rabbit group=nosuch\n", 1, 20, "does not exist");
+	FAILS("owner rabbit user=broken\n", 1, 19, "cannot be looked up");
+	FAILS("owner rabbit user=4294967295\n", 1, 19, "not a user id");
+	FAILS("owner rabbit group=12x\n", 1, 20, "not a group id");
+	FAILS("owner rabbit user=alice user=1001\n", 1, 25, "given twice");
+	/* Line 3, past a comment and a blank line; a NUL byte. */
+	parse_fails("# x\n\nnames lo\0cal\n", 15, 3, 9, "NUL byte");
+
+	/* Limits: one past each. */
+	big = malloc(POLICY_MAX_FILE + 2);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'x', POLICY_MAX_LINE + 1);
+	memcpy(big, "names ", 6);
+	parse_fails(big, POLICY_MAX_LINE + 1, 1, POLICY_MAX_LINE + 1,
+	    "longer than");
+	/* The longest line is fine (spaces after a rule). */
+	memset(big, ' ', POLICY_MAX_LINE);
+	memcpy(big, "names any", 9);
+	{
+		struct policy_error err;
+		struct policy *p = NULL;
+
+		ck_assert_int_eq(policy_parse(big, POLICY_MAX_LINE, &names, &p,
+				     &err),
+		    0);
+		policy_free(p);
+	}
+	memset(big, '\n', POLICY_MAX_FILE + 1);
+	parse_fails(big, POLICY_MAX_FILE + 1, 0, 0, "larger than");
+	/* A name of 256 characters (255 is the longest a node has). */
+	{
+		char line[600];
+		int n = snprintf(line, sizeof(line), "owner ");
+
+		for (i = 0; i < 256; i++)
+			line[n++] = 'a';
+		snprintf(line + n, sizeof(line) - (size_t)n, " user=alice\n");
+		parse_fails(line, strlen(line), 1, 7, "longer than a node name");
+		/* 255 with a '*' is fine. */
+		line[6 + 255] = '*';
+		{
+			struct policy_error err;
+			struct policy *p = NULL;
+
+			ck_assert_int_eq(policy_parse(line, strlen(line),
+					     &names, &p, &err),
+			    0);
+			ck_assert(p->owners[0].prefix);
+			ck_assert_uint_eq(p->owners[0].plen, 255);
+			policy_free(p);
+		}
+	}
+	free(big);
+}
+END_TEST
+
+/* POLICY_MAX_ENTRIES, POLICY_MAX_OWNERS and POLICY_MAX_IDS: at and past. */
+START_TEST(t_limits)
+{
+	size_t cap = (POLICY_MAX_OWNERS + 2) * 40, len, i;
+	char *text = malloc(cap);
+	struct policy_error err;
+	struct policy *p;
+
+	ck_assert_ptr_nonnull(text);
+	/* Entries over several lines, up to the limit. */
+	len = 0;
+	for (i = 0; i < POLICY_MAX_ENTRIES; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+		    "names 10.%zu.%zu.0/24\n", i / 256, i % 256);
+	p = NULL;
+	ck_assert_int_eq(policy_parse(text, len, &names, &p, &err), 0);
+	ck_assert_uint_eq(p->access[POLICY_NAMES].n, POLICY_MAX_ENTRIES);
+	policy_free(p);
+	len += (size_t)snprintf(text + len, cap - len, "names 11.0.0.0/8\n");
+	parse_fails(text, len, POLICY_MAX_ENTRIES + 1, 7, "more than 1024");
+
+	len = 0;
+	for (i = 0; i < POLICY_MAX_OWNERS; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+		    "owner n%zu user=alice\n", i);
+	p = NULL;
+	ck_assert_int_eq(policy_parse(text, len, &names, &p, &err), 0);
+	ck_assert_uint_eq(p->nowners, POLICY_MAX_OWNERS);
+	policy_free(p);
+	len += (size_t)snprintf(text + len, cap - len, "owner x user=alice\n");
+	parse_fails(text, len, POLICY_MAX_OWNERS + 1, 1, "more than 4096");
+
+	len = (size_t)snprintf(text, cap, "owner x");
+	for (i = 0; i < POLICY_MAX_IDS; i++)
+		len += (size_t)snprintf(text + len, cap - len, " user=%zu", i);
+	p = NULL;
+	ck_assert_int_eq(policy_parse(text, len, &names, &p, &err), 0);
+	ck_assert_uint_eq(p->owners[0].nids, POLICY_MAX_IDS);
+	policy_free(p);
+	len += (size_t)snprintf(text + len, cap - len, " user=999");
+	parse_fails(text, len, 1, (unsigned)(len - 7), "more than 32");
+	free(text);
+}
+END_TEST
+
+START_TEST(t_no_resolver)
+{
+	struct policy_error err;
+	struct policy *p = NULL;
+	const char *text = "owner x user=12 group=13\nowner y user=alice\n";
+
+	/* Without a resolver, numbers only. */
+	ck_assert_int_eq(policy_parse(text, strlen(text), NULL, &p, &err),
+	    -EINVAL);
+	ck_assert_uint_eq(err.line, 2);
+	ck_assert_uint_eq(err.column, 14);
+}
+END_TEST
+
+START_TEST(t_parse_addr)
+{
+	struct registry_addr a;
+
+	ck_assert_int_eq(policy_parse_addr("10.1.2.3", &a), 0);
+	ck_assert_uint_eq(a.family, 4);
+	ck_assert_int_eq(policy_parse_addr("::ffff:1.2.3.4", &a), 0);
+	ck_assert_uint_eq(a.family, 6);
+	ck_assert_int_eq(policy_parse_addr("10.0.0.0/8", &a), -EINVAL);
+	ck_assert_int_eq(policy_parse_addr("", &a), -EINVAL);
+	ck_assert_int_eq(policy_parse_addr("host", &a), -EINVAL);
+}
+END_TEST
+
+Suite *
+policy_suite(void)
+{
+	Suite *s = suite_create("policy");
+	TCase *tc;
+
+	tc = tcase_create("rules");
+	tcase_add_test(tc, t_defaults);
+	tcase_add_test(tc, t_kinds);
+	tcase_add_test(tc, t_lists);
+	tcase_add_loop_test(tc, t_prefix_boundaries, 0, 33 + 129);
+	tcase_add_test(tc, t_mapped_peer);
+	tcase_add_test(tc, t_owners);
+	tcase_add_test(tc, t_texts);
+	tcase_add_test(tc, t_set_access);
+	tcase_add_test(tc, t_parse_addr);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("errors");
+	tcase_add_test(tc, t_errors);
+	tcase_add_test(tc, t_limits);
+	tcase_add_test(tc, t_no_resolver);
+	suite_add_tcase(s, tc);
+	return s;
+}
