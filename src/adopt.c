@@ -135,10 +135,15 @@ load_slots(struct registry *reg, const struct sysd_fd *fds, size_t n,
 			*ret_gen = blobs[i].gen;
 			sum->state_loaded = true;
 			log_notice("loaded saved state %s%d (generation %u): %zu "
-				   "registrations, %zu old names%s",
+				   "registrations, %zu old names%s%s",
 			    PERSIST_STATE_PREFIX, blobs[i].index, blobs[i].gen,
 			    ss.active, ss.old,
+			    ss.policy ? ", the configuration in force" : "",
 			    ss.torn_tail ? ", last record cut short" : "");
+			sum->policy_saved = ss.policy;
+			sum->policy_file = ss.policy_file;
+			sum->policy_text = ss.policy_text;
+			sum->policy_len = ss.policy_len;
 		} else
 			log_errno(LOG_WARNING, r,
 			    "saved state %s%d (generation %u) rejected",
@@ -147,6 +152,14 @@ load_slots(struct registry *reg, const struct sysd_fd *fds, size_t n,
 	for (i = 0; i < nb; i++)
 		free(blobs[i].p);
 	return loaded;
+}
+
+void
+adopt_summary_fini(struct adopt_summary *sum)
+{
+	free(sum->policy_text);
+	sum->policy_text = NULL;
+	sum->policy_saved = false;
 }
 
 static int

@@ -31,7 +31,15 @@ struct adopt_summary {
 	size_t stale;	    /* descriptors with no saved record, dropped */
 	bool state_found;   /* a saved state was passed */
 	bool state_loaded;  /* and loaded */
+	/* The configuration the previous process had, if it saved one. */
+	bool policy_saved;
+	bool policy_file;   /* it had a file (else rules from options only) */
+	uint8_t *policy_text; /* malloc'd: adopt_summary_fini */
+	size_t policy_len;
 };
+
+/* Free what a summary holds. */
+void adopt_summary_fini(struct adopt_summary *sum);
 
 /*
  * Take the TCP listeners into net and pick the control socket

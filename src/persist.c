@@ -32,6 +32,10 @@ struct persist {
 	struct wbuf out;  /* a record or snapshot being written */
 	size_t names;	  /* bytes of stored registration names, with ':' */
 	bool names_full;  /* warned that PERSIST_STORE_NAMES is reached */
+	bool policy;	  /* a configuration is known (set_policy) */
+	bool policy_file;
+	char *policy_text;
+	size_t policy_len;
 };
 
 static int
@@ -166,6 +170,10 @@ write_snapshot(struct persist *p, int i, uint32_t gen)
 		 registry_next_id(p->reg))) < 0)
 		return r;
 	hdr = p->out.len;
+	if (p->policy &&
+	    (r = state_put_policy(&p->out, p->policy_file, p->policy_text,
+		 p->policy_len)) < 0)
+		return r;
 	if ((r = state_put_records(&p->out, p->reg)) < 0)
 		return r;
 	if (ftruncate(fd, 0) < 0)
@@ -244,6 +252,7 @@ persist_free(struct persist *p)
 		if (p->slot[i] >= 0)
 			close(p->slot[i]);
 	wbuf_fini(&p->out);
+	free(p->policy_text);
 	free(p);
 }
 
@@ -367,6 +376,36 @@ persist_unregistered(struct persist *p, struct node *n,
 		p->out.len = 0;
 		if (state_put_unregistered(&p->out, n->id,
 			n->unregistered_at) == 0)
+			append(p);
+	}
+}
+
+void
+persist_set_policy(struct persist *p, bool file, const char *text,
+    size_t len)
+{
+	char *copy;
+
+	if (p == NULL)
+		return;
+	if (text == NULL)
+		len = 0;
+	copy = malloc(len + 1);
+	if (copy == NULL) {
+		log_warnx("out of memory for the saved configuration: a "
+			  "restart will read the file only");
+		return;
+	}
+	memcpy(copy, text != NULL ? text : "", len);
+	copy[len] = '\0';
+	free(p->policy_text);
+	p->policy = true;
+	p->policy_file = file;
+	p->policy_text = copy;
+	p->policy_len = len;
+	if (p->journal && p->active >= 0) {
+		p->out.len = 0;
+		if (state_put_policy(&p->out, file, copy, len) == 0)
 			append(p);
 	}
 }

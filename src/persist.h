@@ -57,6 +57,15 @@ void persist_unregistered(struct persist *p, struct node *n,
 void persist_restored(struct persist *p, struct node *n);
 
 /*
+ * The configuration in force changed (or is known for the first time):
+ * file says whether there is a file, text its content (copied).  Saved
+ * with the registrations, so that a restart that finds the file broken
+ * can keep the policy it had.
+ */
+void persist_set_policy(struct persist *p, bool file, const char *text,
+    size_t len);
+
+/*
  * For an upgrade: bring the state up to date and return the slot
  * descriptors to pass on (their names are "state.N"); *ret_n is how
  * many.  Returns 0 or a negative errno.

@@ -15,6 +15,7 @@
  *          hv:u16 lv:u16 fd:i32 nlen:u16 name elen:u16 extra
  * UNREGISTERED: id:u64 when:i64
  * OLD:     cr:u32 unregistered_at:i64 port:u16 fd:i32 nlen:u16 name
+ * POLICY:  flags:u8 (bit 0: a file was in force) len:u32 text
  */
 #include "state.h"
 
@@ -157,6 +158,22 @@ state_put_old(struct wbuf *w, const struct node *n)
 	r |= buf_put_u32(w, (uint32_t)n->fd);
 	r |= buf_put_u16(w, n->nlen);
 	r |= buf_put_bytes(w, n->data, n->nlen);
+	return record_end(w, start, r);
+}
+
+int
+state_put_policy(struct wbuf *w, bool file, const void *text, size_t len)
+{
+	size_t start;
+	int r = 0;
+
+	if (len > POLICY_MAX_FILE || (!file && len > 0))
+		return -EINVAL;
+	if (record_begin(w, STATE_POLICY, &start) < 0)
+		return -ENOBUFS;
+	r |= buf_put_u8(w, file ? 1 : 0);
+	r |= buf_put_u32(w, (uint32_t)len);
+	r |= buf_put_bytes(w, text, len);
 	return record_end(w, start, r);
 }
 
@@ -407,6 +424,41 @@ load_old(struct rbuf *b, struct registry *scratch)
 	return r == -EEXIST ? -EBADMSG : r;
 }
 
+/* A POLICY record: kept in sum, replacing an earlier one. */
+static int
+load_policy(struct rbuf *b, struct state_summary *sum)
+{
+	const uint8_t *text;
+	uint32_t len;
+	uint8_t flags;
+	uint8_t *copy;
+
+	if (buf_get_u8(b, &flags) < 0 || buf_get_u32(b, &len) < 0 ||
+	    len > POLICY_MAX_FILE || buf_get_bytes(b, len, &text) < 0 ||
+	    rbuf_remaining(b) != 0 || (flags & ~1u) != 0 ||
+	    (!(flags & 1) && len > 0))
+		return -EBADMSG;
+	copy = malloc((size_t)len + 1);
+	if (copy == NULL)
+		return -ENOMEM;
+	memcpy(copy, text, len);
+	copy[len] = 0;
+	free(sum->policy_text);
+	sum->policy = true;
+	sum->policy_file = flags & 1;
+	sum->policy_text = copy;
+	sum->policy_len = len;
+	return 0;
+}
+
+void
+state_summary_fini(struct state_summary *s)
+{
+	free(s->policy_text);
+	s->policy_text = NULL;
+	s->policy = false;
+}
+
 /* Copy a validated scratch registry into reg (empty), in order. */
 static int
 transfer(const struct registry *scratch, struct registry *reg,
@@ -496,7 +548,7 @@ state_load(const uint8_t *p, size_t len, struct registry *reg,
 		}
 		buf_get_u32(&b, &blen);
 		buf_get_u32(&b, &crc);
-		if (blen == 0 || blen > STATE_MAX_RECORD) {
+		if (blen == 0 || blen > STATE_MAX_POLICY_RECORD) {
 			r = -EBADMSG;
 			break;
 		}
@@ -518,6 +570,8 @@ state_load(const uint8_t *p, size_t len, struct registry *reg,
 			r = load_unregistered(&rec, scratch, &ix);
 		else if (type == STATE_OLD)
 			r = load_old(&rec, scratch);
+		else if (type == STATE_POLICY)
+			r = load_policy(&rec, &sum);
 		else
 			r = -EBADMSG;
 		if (r < 0)
@@ -531,8 +585,10 @@ state_load(const uint8_t *p, size_t len, struct registry *reg,
 	}
 	free(ix.slots);
 	registry_free(scratch);
-	if (r < 0)
+	if (r < 0) {
+		state_summary_fini(&sum);
 		return r;
+	}
 	*ret = sum;
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "policy.h"
 #include "registry.h"
 
 #define STATE_MAGIC "EPMDDST\0"
@@ -26,6 +27,8 @@
 #define STATE_MAX_SIZE (64u << 20)
 /* Largest record (header of 9 bytes + the longest registration). */
 #define STATE_MAX_RECORD 2200
+/* Largest POLICY record: flags, length, the largest configuration. */
+#define STATE_MAX_POLICY_RECORD (6 + POLICY_MAX_FILE)
 /* A journal may grow to twice its snapshot plus this before compaction. */
 #define STATE_COMPACT_SLACK (256u << 10)
 
@@ -33,6 +36,7 @@ enum state_record {
 	STATE_REGISTERED = 1,	/* an active registration */
 	STATE_UNREGISTERED = 2, /* a registration ended (by id) */
 	STATE_OLD = 3,		/* a remembered old name */
+	STATE_POLICY = 4,	/* the configuration text in force */
 };
 
 /*
@@ -44,6 +48,13 @@ int state_put_header(struct wbuf *w, uint32_t generation, uint64_t next_id);
 int state_put_registered(struct wbuf *w, const struct node *n);
 int state_put_unregistered(struct wbuf *w, uint64_t id, int64_t when);
 int state_put_old(struct wbuf *w, const struct node *n);
+/*
+ * The configuration in force: file says whether there was a file, text
+ * (len bytes, at most POLICY_MAX_FILE) is its content.  The last one in
+ * a blob counts.
+ */
+int state_put_policy(struct wbuf *w, bool file, const void *text,
+    size_t len);
 /* The records of a snapshot: registrations oldest first, old names. */
 int state_put_records(struct wbuf *w, const struct registry *reg);
 /* A whole snapshot: header and records. */
@@ -68,6 +79,11 @@ struct state_summary {
 	size_t old;	  /* old names restored */
 	size_t records;	  /* records read */
 	bool torn_tail;	  /* the last record was cut short (ignored) */
+	/* The last POLICY record, if any (policy_text malloc'd). */
+	bool policy;
+	bool policy_file;
+	uint8_t *policy_text;
+	size_t policy_len;
 };
 
 /*
@@ -82,6 +98,9 @@ struct state_summary {
  */
 int state_load(const uint8_t *p, size_t len, struct registry *reg,
     struct state_summary *ret);
+
+/* Free what a summary holds (the policy text). */
+void state_summary_fini(struct state_summary *s);
 
 /* CRC-32 (IEEE 802.3), as the records use it. */
 uint32_t state_crc32(const uint8_t *p, size_t len);

@@ -100,13 +100,27 @@ check(const uint8_t *p, size_t len)
 	}
 	assert(st.active == sum.active && st.old == sum.old);
 	wbuf_init(&w, again, sizeof(again));
-	assert(state_put_snapshot(&w, 7, reg) == 0);
+	/* A saved policy is written again as the daemon does it. */
+	assert(state_put_header(&w, 7, registry_next_id(reg)) == 0);
+	if (sum.policy)
+		assert(state_put_policy(&w, sum.policy_file, sum.policy_text,
+			   sum.policy_len) == 0);
+	assert(state_put_records(&w, reg) == 0);
 	reg2 = registry_new(REGISTRY_OLD_KEEP, key);
 	assert(reg2 != NULL);
 	assert(state_load(w.p, w.len, reg2, &sum2) == 0);
 	registry_get_stats(reg2, &st2);
 	assert(st2.active == st.active && st2.old == st.old);
 	assert(!sum2.torn_tail);
+	/* The policy comes back byte for byte. */
+	assert(sum2.policy == sum.policy);
+	if (sum.policy)
+		assert(sum2.policy_file == sum.policy_file &&
+		    sum2.policy_len == sum.policy_len &&
+		    memcmp(sum2.policy_text, sum.policy_text,
+			sum.policy_len) == 0);
+	state_summary_fini(&sum2);
+	state_summary_fini(&sum);
 	registry_free(reg2);
 	registry_free(reg);
 }

@@ -367,6 +367,88 @@ START_TEST(t_compaction_bounds)
 }
 END_TEST
 
+
+/* The configuration in force rides along; the last record counts. */
+START_TEST(t_policy_records)
+{
+	static const char text1[] = "names local\n", text2[] = "owner x user=1\n";
+	struct registry *reg = sample(), *copy;
+	struct state_summary sum;
+	struct wbuf w;
+	size_t hdr;
+
+	wbuf_init_growable(&w, STATE_MAX_SIZE);
+	ck_assert_int_eq(state_put_header(&w, 1, registry_next_id(reg)), 0);
+	hdr = w.len;
+	ck_assert_int_eq(state_put_policy(&w, true, text1, strlen(text1)), 0);
+	ck_assert_int_eq(state_put_records(&w, reg), 0);
+	copy = registry_new(REGISTRY_OLD_KEEP, unit_key);
+	ck_assert_int_eq(state_load(w.p, w.len, copy, &sum), 0);
+	assert_same(reg, copy);
+	ck_assert(sum.policy && sum.policy_file);
+	ck_assert_uint_eq(sum.policy_len, strlen(text1));
+	ck_assert_mem_eq(sum.policy_text, text1, strlen(text1));
+	state_summary_fini(&sum);
+	registry_free(copy);
+	/* A later one (a reload) replaces it; then "no file" replaces that. */
+	ck_assert_int_eq(state_put_policy(&w, true, text2, strlen(text2)), 0);
+	copy = registry_new(REGISTRY_OLD_KEEP, unit_key);
+	ck_assert_int_eq(state_load(w.p, w.len, copy, &sum), 0);
+	ck_assert_uint_eq(sum.policy_len, strlen(text2));
+	ck_assert_mem_eq(sum.policy_text, text2, strlen(text2));
+	state_summary_fini(&sum);
+	registry_free(copy);
+	ck_assert_int_eq(state_put_policy(&w, false, NULL, 0), 0);
+	copy = registry_new(REGISTRY_OLD_KEEP, unit_key);
+	ck_assert_int_eq(state_load(w.p, w.len, copy, &sum), 0);
+	ck_assert(sum.policy && !sum.policy_file);
+	ck_assert_uint_eq(sum.policy_len, 0);
+	state_summary_fini(&sum);
+	ck_assert_ptr_null(sum.policy_text);
+	registry_free(copy);
+	/* Text without a file, or more than a file may hold: refused. */
+	ck_assert_int_eq(state_put_policy(&w, false, text1, 3), -EINVAL);
+	ck_assert_int_eq(state_put_policy(&w, true, text1,
+			     POLICY_MAX_FILE + 1),
+	    -EINVAL);
+	/* A record with bad flags is corruption: nothing is loaded. */
+	w.len = hdr;
+	ck_assert_int_eq(state_put_policy(&w, true, text1, strlen(text1)), 0);
+	w.p[hdr + 9] = 3; /* after len:u32 crc:u32 type:u8, the flags */
+	/* The CRC no longer holds either; make it hold. */
+	{
+		uint32_t crc = state_crc32(w.p + hdr + 8, w.len - hdr - 8);
+
+		w.p[hdr + 4] = (uint8_t)(crc >> 24);
+		w.p[hdr + 5] = (uint8_t)(crc >> 16);
+		w.p[hdr + 6] = (uint8_t)(crc >> 8);
+		w.p[hdr + 7] = (uint8_t)crc;
+	}
+	copy = registry_new(REGISTRY_OLD_KEEP, unit_key);
+	ck_assert_int_eq(state_load(w.p, w.len, copy, &sum), -EBADMSG);
+	registry_free(copy);
+	/* The largest configuration fits in a record and loads. */
+	{
+		char *big = malloc(POLICY_MAX_FILE);
+
+		ck_assert_ptr_nonnull(big);
+		memset(big, '#', POLICY_MAX_FILE);
+		w.len = hdr;
+		ck_assert_int_eq(state_put_policy(&w, true, big,
+				     POLICY_MAX_FILE),
+		    0);
+		copy = registry_new(REGISTRY_OLD_KEEP, unit_key);
+		ck_assert_int_eq(state_load(w.p, w.len, copy, &sum), 0);
+		ck_assert_uint_eq(sum.policy_len, POLICY_MAX_FILE);
+		state_summary_fini(&sum);
+		registry_free(copy);
+		free(big);
+	}
+	wbuf_fini(&w);
+	registry_free(reg);
+}
+END_TEST
+
 Suite *
 state_suite(void)
 {
@@ -382,6 +464,7 @@ state_suite(void)
 	tcase_add_test(tc, t_inconsistent_journal);
 	tcase_add_test(tc, t_every_truncation_and_flip);
 	tcase_add_test(tc, t_compaction_bounds);
+	tcase_add_test(tc, t_policy_records);
 	suite_add_tcase(s, tc);
 	return s;
 }
