@@ -6,6 +6,7 @@
 #   make bench           the benchmark against OTP's epmd (BENCH_ARGS=...)
 #   make install         PREFIX, DESTDIR, SBINDIR, BINDIR, MANDIR,
 #                        SYSTEMDUNITDIR, SYSUSERSDIR, DOCDIR, BASHCOMPDIR
+#                        (SYSCONFDIR is compiled in: /etc by default)
 #
 # `run` and `check` first install missing Debian packages when run as
 # root (`make deps`), or name them otherwise.
@@ -72,8 +73,9 @@ ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
 # The pure core: no libuv, no libsystemd, no sockets (unit tests link it).
 CORE := util buf codec registry policy dispatch options ctlproto state log
-DAEMON := $(CORE) net sockdiag ctl sysd persist adopt upgrade daemon client main
-CLI := util buf codec ctlproto client epmdctl
+DAEMON := $(CORE) net sockdiag config ctlpolicy ctl sysd persist adopt upgrade \
+	daemon client main
+CLI := util buf codec policy ctlproto client epmdctl
 UNIT := check_main check_buf check_codec check_registry check_dispatch \
 	check_options check_ctlproto check_state check_policy unit_util
 
@@ -202,24 +204,32 @@ check-valgrind: deps
 	@$(MAKE) --no-print-directory check-integration VALGRIND=1
 
 lint:
-	mandoc -Tlint -Wwarning man/epmdd.8 man/epmdctl.1
+	mandoc -Tlint -Wwarning man/epmdd.8 man/epmdd.conf.5 man/epmdctl.1
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr -Isrc src
 
-# The service names the daemon by its installed path.
+# The service and a drop-in name the binaries by their installed paths.
 build/epmdd.service: systemd/epmdd.service.in FORCE
 	@mkdir -p $(@D)
-	@sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/epmdd.service.in >$@.tmp
+	@sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+		systemd/epmdd.service.in >$@.tmp
+	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+build/cluster-policy.conf: contrib/systemd/cluster-policy.conf.in FORCE
+	@mkdir -p $(@D)
+	@sed 's|@SBINDIR@|$(SBINDIR)|g' contrib/systemd/cluster-policy.conf.in \
+		>$@.tmp
 	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
 
-install: $(EPMDD) $(EPMDCTL) build/epmdd.service
+install: $(EPMDD) $(EPMDCTL) build/epmdd.service build/cluster-policy.conf
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
 		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)/systemd
 	install -m 755 $(EPMDD) $(DESTDIR)$(SBINDIR)/epmdd
 	install -m 755 $(EPMDCTL) $(DESTDIR)$(BINDIR)/epmdctl
 	install -m 644 man/epmdd.8 $(DESTDIR)$(MANDIR)/man8/epmdd.8
+	install -m 644 man/epmdd.conf.5 $(DESTDIR)$(MANDIR)/man5/epmdd.conf.5
 	install -m 644 man/epmdctl.1 $(DESTDIR)$(MANDIR)/man1/epmdctl.1
 	install -m 644 contrib/epmdctl.bash-completion \
 		$(DESTDIR)$(BASHCOMPDIR)/epmdctl
@@ -231,11 +241,14 @@ install: $(EPMDD) $(EPMDCTL) build/epmdd.service
 		contrib/systemd/loopback-only.conf \
 		contrib/systemd/cluster-address.conf \
 		contrib/systemd/cluster-firewall.conf \
-		$(DESTDIR)$(DOCDIR)/systemd/
+		build/cluster-policy.conf $(DESTDIR)$(DOCDIR)/systemd/
+	install -m 644 contrib/epmdd.conf.example \
+		$(DESTDIR)$(DOCDIR)/epmdd.conf.example
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/epmdd $(DESTDIR)$(BINDIR)/epmdctl \
 		$(DESTDIR)$(MANDIR)/man8/epmdd.8 \
+		$(DESTDIR)$(MANDIR)/man5/epmdd.conf.5 \
 		$(DESTDIR)$(MANDIR)/man1/epmdctl.1 \
 		$(DESTDIR)$(BASHCOMPDIR)/epmdctl \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/epmdd.socket \
@@ -244,7 +257,9 @@ uninstall:
 		$(DESTDIR)$(DOCDIR)/systemd/README \
 		$(DESTDIR)$(DOCDIR)/systemd/loopback-only.conf \
 		$(DESTDIR)$(DOCDIR)/systemd/cluster-address.conf \
-		$(DESTDIR)$(DOCDIR)/systemd/cluster-firewall.conf
+		$(DESTDIR)$(DOCDIR)/systemd/cluster-firewall.conf \
+		$(DESTDIR)$(DOCDIR)/systemd/cluster-policy.conf \
+		$(DESTDIR)$(DOCDIR)/epmdd.conf.example
 
 # The benchmark: OTP's epmd, epmdd and a floor server side by side; never
 # part of make check.  BENCH_ARGS go to tests/bench/run (--runs 5...).
@@ -257,14 +272,14 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -D_GNU_SOURCE -Isrc
-FUZZ_CODEC_SRC := tests/fuzz/fuzz_codec.c src/codec.c src/dispatch.c \
+FUZZ_CODEC_SRC := tests/fuzz/fuzz_codec.c src/codec.c src/dispatch.c src/policy.c \
 	src/registry.c src/buf.c src/util.c
 FUZZ_CTL_SRC := tests/fuzz/fuzz_ctlproto.c src/ctlproto.c src/buf.c \
 	src/util.c
 FUZZ_STATE_SRC := tests/fuzz/fuzz_state.c src/state.c src/registry.c \
 	src/codec.c src/buf.c src/util.c
-FUZZ_CONFIG_SRC := tests/fuzz/fuzz_config.c src/policy.c src/codec.c \
-	src/buf.c src/util.c
+FUZZ_CONFIG_SRC := tests/fuzz/fuzz_config.c src/policy.c src/codec.c src/buf.c \
+	src/util.c
 
 build/fuzz/fuzz_codec: $(FUZZ_CODEC_SRC) $(wildcard src/*.h)
 	@mkdir -p $(@D)

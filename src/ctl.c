@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctlpolicy.h"
 #include "ctlproto.h"
 #include "log.h"
 #include "util.h"
@@ -265,6 +266,7 @@ put_node(struct ctl *ctl, struct wbuf *w, struct node *n)
 	r |= ctlproto_put_u64(w, "uid", n->uid);
 	r |= ctlproto_put_u64(w, "inode", n->inode);
 	r |= ctlproto_put_u64(w, "fd", (uint64_t)n->fd);
+	r |= ctlpolicy_put_node(w, ctl->cfg.dctx->policy, n);
 	if (r != 0 || (r = ctlproto_end(w, start)) < 0) {
 		w->len = start;
 		return r < 0 ? r : -ENOBUFS;
@@ -374,11 +376,13 @@ do_status(struct ctl_client *c, const struct ctl_msg *m)
 	r |= ctlproto_put_u64(w, "dump_requests", ds->dumps);
 	r |= ctlproto_put_u64(w, "kill_requests", ds->kills);
 	r |= ctlproto_put_u64(w, "stop_requests", ds->stops);
-	for (i = 1; i < DISPATCH_REFUSAL_COUNT; i++) {
+	/* The policy's refusals are counted per kind, below. */
+	for (i = 1; i < DISPATCH_POLICY; i++) {
 		snprintf(key, sizeof(key), "refused_%s",
 		    dispatch_refusal_name((enum dispatch_refusal)i));
 		r |= ctlproto_put_u64(w, key, ds->refused[i]);
 	}
+	r |= ctlpolicy_put_status(w, ctl->cfg.config, ds);
 	r |= ctlproto_put_u64(w, "connections", ns.conns);
 	r |= ctlproto_put_u64(w, "connections_peak", ns.conns_peak);
 	r |= ctlproto_put_u64(w, "connections_limit", ns.conns_limit);
@@ -407,6 +411,19 @@ do_stop(struct ctl_client *c, const struct ctl_msg *m)
 	struct node *n;
 	void *owner;
 
+	/* Root, the daemon's user, or the user an ownership rule names. */
+	if (!c->privileged &&
+	    !ctlpolicy_may_stop(ctl->cfg.dctx->policy, c->uid, f->p,
+		f->len)) {
+		log_debug("control client uid %u (pid %d): stop refused, not "
+			  "privileged and not the name's owner",
+		    c->uid, c->pid);
+		client_error(c, CTL_ERR_PERMISSION,
+		    "permission denied: needs root, the daemon's user or the "
+		    "owner of the name",
+		    false);
+		return;
+	}
 	n = registry_lookup(ctl->cfg.reg, f->p, f->len);
 	if (n == NULL) {
 		client_error(c, CTL_ERR_NOT_FOUND, "no such node", false);
@@ -484,6 +501,68 @@ do_upgrade(struct ctl_client *c, const struct ctl_msg *m)
 		client_flush(c);
 }
 
+static void
+do_reload(struct ctl_client *c, const struct ctl_msg *m)
+{
+	struct ctl *ctl = c->ctl;
+	char err[CONFIG_ERROR_SIZE];
+
+	(void)m;
+	if (ctl->cfg.reload == NULL) {
+		client_error(c, CTL_ERR_UNSUPPORTED,
+		    "this daemon cannot reload", false);
+		return;
+	}
+	log_notice("reload requested by uid %u (pid %d)", c->uid, c->pid);
+	err[0] = '\0';
+	if (ctl->cfg.reload(ctl->cfg.arg, err, sizeof(err)) < 0) {
+		/* The reason is one line: FILE:LINE:COLUMN: what. */
+		err[CTL_MAX_VALUE] = '\0';
+		client_error(c, CTL_ERR_CONFIG, err, false);
+		return;
+	}
+	ctl->out.len = 0;
+	if (ctlproto_put_empty(&ctl->out, CTL_OK) == 0)
+		client_flush(c);
+}
+
+static void
+do_policy(struct ctl_client *c, const struct ctl_msg *m)
+{
+	struct ctl *ctl = c->ctl;
+
+	(void)m;
+	ctl->out.len = 0;
+	if (ctlpolicy_put_policy(&ctl->out, ctl->cfg.config) < 0) {
+		client_error(c, CTL_ERR_INTERNAL, "cannot build the policy",
+		    false);
+		return;
+	}
+	client_flush(c);
+}
+
+static void
+do_policy_test(struct ctl_client *c, const struct ctl_msg *m)
+{
+	struct ctl *ctl = c->ctl;
+	char err[256];
+	int r;
+
+	ctl->out.len = 0;
+	r = ctlpolicy_put_verdict(&ctl->out, ctl->cfg.config, m, err,
+	    sizeof(err));
+	if (r == -EINVAL) {
+		client_error(c, CTL_ERR_BAD_REQUEST, err, false);
+		return;
+	}
+	if (r < 0) {
+		client_error(c, CTL_ERR_INTERNAL, "cannot build the answer",
+		    false);
+		return;
+	}
+	client_flush(c);
+}
+
 static const struct {
 	uint8_t type;
 	bool privileged;
@@ -491,10 +570,13 @@ static const struct {
 } handlers[] = {
 	{ CTL_NAMES, false, do_names },
 	{ CTL_STATUS, false, do_status },
-	{ CTL_STOP, true, do_stop },
+	{ CTL_STOP, false, do_stop }, /* privileged, or the name's owner */
 	{ CTL_SHUTDOWN, true, do_shutdown },
 	{ CTL_WATCH, false, do_watch },
 	{ CTL_UPGRADE, true, do_upgrade },
+	{ CTL_RELOAD, true, do_reload },
+	{ CTL_POLICY, false, do_policy },
+	{ CTL_POLICY_TEST, false, do_policy_test },
 };
 
 static void
@@ -798,7 +880,7 @@ void
 ctl_refused_event(struct ctl *ctl, const struct dispatch_result *res,
     const struct registry_addr *addr)
 {
-	char peer[NET_ADDR_TEXT];
+	char peer[NET_ADDR_TEXT], rule[160];
 	struct wbuf *w;
 	size_t start;
 	int r = 0;
@@ -817,6 +899,11 @@ ctl_refused_event(struct ctl *ctl, const struct dispatch_result *res,
 	r |= ctlproto_put_str(w, "peer", peer);
 	if (res->name != NULL && res->nlen <= CTL_MAX_VALUE)
 		r |= ctlproto_put_bytes(w, "name", res->name, res->nlen);
+	dispatch_rule_text(res, rule, sizeof(rule));
+	if (rule[0] != '\0')
+		r |= ctlproto_put_str(w, "rule", rule);
+	if (res->refusal == DISPATCH_NOT_OWNER)
+		r |= ctlproto_put_u64(w, "uid", res->uid);
 	if (r == 0 && ctlproto_end(w, start) == 0)
 		broadcast(ctl);
 	w->len = 0;

@@ -3,9 +3,10 @@
 /*
  * ctl: the daemon's control socket.  A Unix stream socket on libuv,
  * peers identified by SO_PEERCRED, requests decoded with ctlproto and
- * answered from a table (names, status, stop, shutdown, watch, upgrade),
- * node lists made as the client reads them; state-changing requests only
- * for uid 0 or the daemon's own uid.  A slow, silent or hostile control
+ * answered from a table (names, status, stop, shutdown, watch, upgrade,
+ * reload, policy, policy test), node lists made as the client reads
+ * them; state-changing requests only for uid 0 or the daemon's own uid
+ * (and stop for a name's owner).  A slow, silent or hostile control
  * client costs only its own connection.
  */
 #ifndef EPMDD_CTL_H
@@ -17,6 +18,7 @@
 
 #include <uv.h>
 
+#include "config.h"
 #include "ctlproto.h"
 #include "dispatch.h"
 #include "net.h"
@@ -46,6 +48,8 @@ struct ctl_info {
 typedef void ctl_shutdown_fn(void *arg);
 /* Re-execute the daemon (path NULL: the same binary); 0 or -errno. */
 typedef int ctl_upgrade_fn(void *arg, const char *path);
+/* Read the configuration again: 0, or -errno with the reason in err. */
+typedef int ctl_reload_fn(void *arg, char *err, size_t errlen);
 
 struct ctl_config {
 	const char *path; /* where to bind, or the adopted socket's path */
@@ -55,9 +59,11 @@ struct ctl_config {
 	struct registry *reg;
 	struct dispatch_ctx *dctx;
 	struct net *net;
+	const struct config *config; /* the policy in force and its file */
 	struct ctl_info info;
 	ctl_shutdown_fn *shutdown;
 	ctl_upgrade_fn *upgrade; /* may be NULL: not supported */
+	ctl_reload_fn *reload;	 /* may be NULL: not supported */
 	void *arg;
 };
 

@@ -33,6 +33,11 @@ static const struct type_rule rules[] = {
 	{ CTL_SHUTDOWN, "shutdown", { { NULL, 0 } } },
 	{ CTL_WATCH, "watch", { { NULL, 0 } } },
 	{ CTL_UPGRADE, "upgrade", { { NULL, 0 } } },
+	{ CTL_RELOAD, "reload", { { NULL, 0 } } },
+	{ CTL_POLICY, "policy", { { NULL, 0 } } },
+	{ CTL_POLICY_TEST, "policy_test",
+	    { { "address", CTL_BYTES }, { "request", CTL_BYTES },
+		{ NULL, 0 } } },
 	{ CTL_NODE, "node",
 	    { { "name", CTL_BYTES }, { "port", CTL_U64 },
 		{ "creation", CTL_U64 }, { NULL, 0 } } },
@@ -44,6 +49,11 @@ static const struct type_rule rules[] = {
 	    { { "code", CTL_U64 }, { "message", CTL_BYTES }, { NULL, 0 } } },
 	{ CTL_EVENT, "event",
 	    { { "event", CTL_BYTES }, { "time_ms", CTL_U64 }, { NULL, 0 } } },
+	{ CTL_POLICY_REPLY, "policy_reply",
+	    { { "source", CTL_BYTES }, { NULL, 0 } } },
+	{ CTL_POLICY_RULE, "policy_rule",
+	    { { "kind", CTL_BYTES }, { "rule", CTL_BYTES }, { NULL, 0 } } },
+	{ CTL_VERDICT, "verdict", { { "allowed", CTL_U64 }, { NULL, 0 } } },
 };
 
 static const struct type_rule *

@@ -39,6 +39,11 @@ enum ctl_type {
 	CTL_SHUTDOWN = 4, /* stop the daemon (privileged) */
 	CTL_WATCH = 5,	  /* CTL_OK, then CTL_EVENT until closed */
 	CTL_UPGRADE = 6,  /* re-execute ["path"] (privileged) */
+	/* 7 is unassigned. */
+	CTL_RELOAD = 8,	  /* read the configuration again (privileged) */
+	CTL_POLICY = 9,	  /* CTL_POLICY_REPLY, CTL_POLICY_RULE..., CTL_END */
+	CTL_POLICY_TEST = 10, /* "address", "request" ["name", "uid"]:
+			       * CTL_VERDICT */
 	/* Replies and events. */
 	CTL_NODE = 64,
 	CTL_END = 65,	       /* "count" */
@@ -46,6 +51,9 @@ enum ctl_type {
 	CTL_OK = 67,
 	CTL_ERROR = 68,	       /* "code", "message" */
 	CTL_EVENT = 69,	       /* "event", "time_ms", ... */
+	CTL_POLICY_REPLY = 70, /* "source", ...: where the policy comes from */
+	CTL_POLICY_RULE = 71,  /* "kind", "rule", ...: one rule */
+	CTL_VERDICT = 72,      /* "allowed", ...: a policy test's answer */
 };
 
 /* CTL_ERROR codes. */
@@ -57,6 +65,7 @@ enum ctl_error {
 	CTL_ERR_UNSUPPORTED = 5,
 	CTL_ERR_BUSY = 6,
 	CTL_ERR_INTERNAL = 7,
+	CTL_ERR_CONFIG = 8,	/* the configuration does not load */
 };
 
 enum ctl_kind {

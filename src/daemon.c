@@ -29,6 +29,7 @@
 #include <uv.h>
 
 #include "adopt.h"
+#include "config.h"
 #include "ctl.h"
 #include "ctlproto.h"
 #include "dispatch.h"
@@ -55,6 +56,8 @@ struct daemon {
 	char self[PATH_MAX];	/* our binary, as started */
 	char upgrade_to[PATH_MAX];
 	struct persist *persist;
+	struct config config;	/* the policy in force, and its file */
+	bool policy_saved;	/* persist has a configuration record */
 	struct registry *reg;
 	struct dispatch_ctx dctx;
 	struct net *net;
@@ -287,7 +290,7 @@ upgrade_drained_cb(void *arg)
 	n = handover_fds(d, &fds);
 	log_notice("upgrading: re-executing %s with %zu descriptors",
 	    d->upgrade_to, n);
-	sysd_notify_reloading();
+	sysd_notify_reloading("Upgrading in place.");
 	r = upgrade_exec(d->upgrade_to, d->argv, fds, n);
 	/* Descriptors may already be shuffled: there is no way back. */
 	log_errno(LOG_ERR, r, "upgrade: cannot execute %s", d->upgrade_to);
@@ -324,6 +327,107 @@ ctl_upgrade_cb(void *arg, const char *path)
 	return daemon_upgrade(arg, path);
 }
 
+/* ---------------------------------------------------------- policy */
+
+/* Keep the configuration in force with the saved state. */
+static void
+save_policy(struct daemon *d)
+{
+	if (d->config.policy == NULL && !d->policy_saved)
+		return;
+	persist_set_policy(d->persist, d->config.text != NULL, d->config.text,
+	    d->config.len);
+	d->policy_saved = true;
+}
+
+/* The policy just loaded is the one requests meet from now on. */
+static void
+policy_in_force(struct daemon *d)
+{
+	d->dctx.policy = d->config.policy;
+	d->dctx.member = config_member;
+	d->dctx.member_arg = NULL;
+	save_policy(d);
+}
+
+/*
+ * The configuration at start-up: the file, or, when it does not load
+ * and a previous process left its state (a restart or an upgrade), the
+ * configuration that process had (saved with it, or none at all), so
+ * that nothing changes; else the daemon cannot start.
+ */
+static void
+start_policy(struct daemon *d, const struct adopt_summary *sum)
+{
+	char why[CONFIG_ERROR_SIZE], what[512];
+	int64_t now = (int64_t)time(NULL);
+
+	if (config_load(&d->config, now) < 0) {
+		/*
+		 * A saved state without a configuration of its own: the
+		 * previous process had none (OTP's rules), and keeps that.
+		 */
+		if (!sum->state_loaded)
+			fatalx("%s", d->config.error);
+		util_strlcpy(why, d->config.error, sizeof(why));
+		if (config_load_text(&d->config,
+			sum->policy_saved && sum->policy_file
+			    ? (const char *)sum->policy_text
+			    : NULL,
+			sum->policy_saved ? sum->policy_len : 0, now) < 0)
+			fatalx("%s; and what the previous process had does "
+			       "not load either: %s",
+			    why, d->config.error);
+		/* Shown by epmdctl policy until a load of the file works. */
+		util_strlcpy(d->config.error, why, sizeof(d->config.error));
+		log_warnx("%s; keeping the configuration the previous process "
+			  "had",
+		    why);
+	}
+	policy_in_force(d);
+	if (d->config.policy != NULL) {
+		config_describe(&d->config, what, sizeof(what));
+		log_notice("policy: %s", what);
+	}
+}
+
+/*
+ * Read the file again (SIGHUP, epmdctl reload).  A file that does not
+ * load changes nothing: the reason is logged and, for epmdctl, copied
+ * to err.  Registrations the new rules would refuse stay.
+ */
+static int
+daemon_reload(struct daemon *d, const char *by, char *err, size_t errlen)
+{
+	char what[512], status[1024];
+	int r;
+
+	if (d->stopping || d->upgrading) {
+		util_strlcpy(err, "the daemon is stopping or upgrading", errlen);
+		return -EBUSY;
+	}
+	sysd_notify_reloading("Reloading the configuration.");
+	r = config_load(&d->config, (int64_t)time(NULL));
+	if (r == 0) {
+		policy_in_force(d);
+		config_describe(&d->config, what, sizeof(what));
+		log_notice("%s: reloaded the configuration: %s", by, what);
+	} else {
+		log_warnx("%s: %s; the policy in force is unchanged", by,
+		    d->config.error);
+		util_strlcpy(err, d->config.error, errlen);
+	}
+	status_text(d, status, sizeof(status));
+	sysd_notify_ready(status);
+	return r;
+}
+
+static int
+ctl_reload_cb(void *arg, char *err, size_t errlen)
+{
+	return daemon_reload(arg, "epmdctl reload", err, errlen);
+}
+
 static void
 kill_cb(void *arg)
 {
@@ -342,8 +446,10 @@ signal_cb(uv_signal_t *s, int signum)
 	struct daemon *d = s->data;
 
 	if (signum == SIGHUP) {
-		/* Nothing is reread: options are fixed for the run. */
-		log_notice("SIGHUP received, ignoring");
+		char err[CONFIG_ERROR_SIZE];
+
+		/* Logged there, whatever the outcome. */
+		daemon_reload(d, "SIGHUP", err, sizeof(err));
 		return;
 	}
 	if (signum == SIGUSR2) {
@@ -510,8 +616,10 @@ start_control(struct daemon *d, int fd, bool owned)
 	cc.info.started_at = d->started;
 	cc.info.relaxed = o->relaxed;
 	cc.info.packet_timeout = o->packet_timeout;
+	cc.config = &d->config;
 	cc.shutdown = ctl_shutdown_cb;
 	cc.upgrade = ctl_upgrade_cb;
+	cc.reload = ctl_reload_cb;
 	cc.arg = d;
 	r = ctl_start(&d->loop, &cc, &d->ctl);
 	if (r == 0)
@@ -595,6 +703,7 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	d->opts = o;
 	d->prog = prog;
 	d->argv = argv;
+	config_init(&d->config, o->config, o->allow);
 	unsetenv(UPGRADE_REEXEC_ENV);
 	len = readlink("/proc/self/exe", d->self, sizeof(d->self) - 1);
 	if (len > 0)
@@ -664,6 +773,8 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 			? "; the saved state was rejected, starting clean"
 			: "");
 	free(fds);
+	start_policy(d, &sum);
+	adopt_summary_fini(&sum);
 	start_control(d, control, owned);
 
 	uv_signal_init(&d->loop, &d->sigterm);
@@ -696,6 +807,7 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	net_free(d->net);
 	persist_free(d->persist);
 	registry_free(d->reg);
+	config_fini(&d->config);
 	r = uv_loop_close(&d->loop);
 	assert(r == 0);
 	log_notice("stopped");

@@ -5,10 +5,14 @@
  * with the deviations PROTOCOL.md lists under "Our decisions": a failed
  * ALIVE2 is closed after its reply, STOP of an unknown name answers
  * NOEXIST alone, and a duplicate whose holder has gone is replaced.
+ * Every request of a known kind first passes the access policy, whose
+ * default is epmd's local-peer check (and refuses as it does: a close,
+ * no reply); a registration of an owned name then needs its owner.
  */
 #include "dispatch.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "codec.h"
@@ -29,6 +33,8 @@ static const char *const refusal_names[DISPATCH_REFUSAL_COUNT] = {
 	[DISPATCH_PIPELINED] = "pipelined",
 	[DISPATCH_TIMEOUT] = "timeout",
 	[DISPATCH_CONN_LIMIT] = "connection_limit",
+	[DISPATCH_POLICY] = "policy",
+	[DISPATCH_NOT_OWNER] = "not_owner",
 };
 
 const char *
@@ -57,6 +63,55 @@ dispatch_tag_name(uint8_t tag)
 		return "STOP_REQ";
 	default:
 		return "unknown";
+	}
+}
+
+int
+dispatch_tag_kind(uint8_t tag)
+{
+	switch (tag) {
+	case CODEC_ALIVE2_REQ:
+		return POLICY_REGISTER;
+	case CODEC_PORT_PLEASE2_REQ:
+		return POLICY_LOOKUP;
+	case CODEC_NAMES_REQ:
+		return POLICY_NAMES;
+	case CODEC_DUMP_REQ:
+		return POLICY_DUMP;
+	case CODEC_KILL_REQ:
+	case CODEC_STOP_REQ:
+		return POLICY_ADMIN;
+	default:
+		return -1;
+	}
+}
+
+void
+dispatch_rule_text(const struct dispatch_result *res, char *buf, size_t size)
+{
+	char pattern[64];
+
+	if (size == 0)
+		return;
+	buf[0] = '\0';
+	if (res->refusal == DISPATCH_POLICY && res->kind >= 0) {
+		const char *kn = policy_kind_name((enum policy_kind)res->kind);
+
+		if (res->decision.origin == POLICY_OPTION)
+			snprintf(buf, size, "-allow %s", kn);
+		else
+			snprintf(buf, size, "%s rule on line %u", kn,
+			    res->decision.line);
+	} else if (res->refusal == DISPATCH_NOT_OWNER &&
+	    res->owner_rule != NULL) {
+		policy_pattern_text(res->owner_rule, pattern, sizeof(pattern));
+		if (res->uid == REGISTRY_UID_UNKNOWN)
+			snprintf(buf, size, "owner %s on line %u, socket owner "
+			    "unknown (not a local peer)", pattern,
+			    res->owner_rule->line);
+		else
+			snprintf(buf, size, "owner %s on line %u, socket of "
+			    "uid %u", pattern, res->owner_rule->line, res->uid);
 	}
 }
 
@@ -98,6 +153,82 @@ alive2_error(struct dispatch_ctx *ctx, struct dispatch_result *ret,
 	ret->writes = 1;
 }
 
+/* OTP's log text for a privileged request from a non-local peer. */
+static const char *
+non_local_text(uint8_t tag)
+{
+	switch (tag) {
+	case CODEC_ALIVE2_REQ:
+		return "ALIVE2_REQ from a non-local address";
+	case CODEC_DUMP_REQ:
+		return "DUMP_REQ from a non-local address";
+	case CODEC_KILL_REQ:
+		return "KILL_REQ from a non-local address";
+	case CODEC_STOP_REQ:
+		return "STOP_REQ from a non-local address";
+	default:
+		return "request from a non-local address";
+	}
+}
+
+/*
+ * The access policy for a request of kind from peer.  A refusal closes
+ * the connection without a reply, as OTP does for a non-local admin
+ * request; one by OTP's own rule is counted and logged as OTP's.
+ */
+static bool
+access_allowed(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
+    uint8_t tag, enum policy_kind kind, struct dispatch_result *ret)
+{
+	const struct policy *p = ctx->policy != NULL ? ctx->policy
+						     : policy_defaults();
+
+	if (policy_allows(p, kind, &peer->addr, peer->is_local,
+		&ret->decision))
+		return true;
+	ret->kind = (int)kind;
+	ctx->stats.access_refused[kind]++;
+	if (ret->decision.origin == POLICY_DEFAULT)
+		refuse(ctx, ret, DISPATCH_CLOSE, DISPATCH_NON_LOCAL,
+		    non_local_text(tag));
+	else
+		refuse(ctx, ret, DISPATCH_CLOSE, DISPATCH_POLICY,
+		    "refused by the access policy");
+	return false;
+}
+
+/*
+ * May this peer register the name?  Yes when no ownership rule covers
+ * it; else when the owner of the registering socket (learned here, for
+ * local peers only) is one the rule names.  *ret_uid and *ret_inode get
+ * what was learned.
+ */
+static bool
+owner_allowed(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
+    const uint8_t *name, size_t nlen, uint32_t *ret_uid, uint64_t *ret_inode,
+    struct dispatch_result *ret)
+{
+	const struct policy_owner *o;
+	uint32_t uid = peer->uid;
+	uint64_t inode = 0;
+
+	if (ctx->policy == NULL ||
+	    (o = policy_owner_of(ctx->policy, name, nlen)) == NULL)
+		return true;
+	if (uid == REGISTRY_UID_UNKNOWN && ctx->peer_owner != NULL &&
+	    ctx->peer_owner(ctx->arg, peer->owner, &uid, &inode) < 0) {
+		uid = REGISTRY_UID_UNKNOWN;
+		inode = 0;
+	}
+	*ret_uid = uid;
+	*ret_inode = inode;
+	if (policy_owner_allows(o, uid, ctx->member, ctx->member_arg))
+		return true;
+	ret->owner_rule = o;
+	ret->uid = uid;
+	return false;
+}
+
 static void
 do_alive2(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
     const uint8_t *body, size_t bsize, int64_t now, struct wbuf *out,
@@ -107,13 +238,10 @@ do_alive2(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 	struct codec_alive2 a;
 	struct node *n, *held;
 	const char *why = NULL;
+	uint32_t uid = peer->uid;
+	uint64_t inode = 0;
 	int r;
 
-	if (!peer->is_local) {
-		refuse(ctx, ret, DISPATCH_CLOSE, DISPATCH_NON_LOCAL,
-		    "ALIVE2_REQ from a non-local address");
-		return;
-	}
 	if (codec_parse_alive2(body, bsize, &a, &why) < 0) {
 		refuse(ctx, ret, DISPATCH_CLOSE, DISPATCH_MALFORMED, why);
 		return;
@@ -134,6 +262,15 @@ do_alive2(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 	case CODEC_ALIVE2_EXTRA_TOO_LONG:
 		alive2_error(ctx, ret, out, a.hv, DISPATCH_EXTRA_TOO_LONG,
 		    "extra data is too long");
+		return;
+	}
+	/*
+	 * An owned name taken by someone else gets what a taken name gets:
+	 * the node cannot tell, and a squatter learns nothing more.
+	 */
+	if (!owner_allowed(ctx, peer, a.name, a.nlen, &uid, &inode, ret)) {
+		alive2_error(ctx, ret, out, a.hv, DISPATCH_NOT_OWNER,
+		    "the name belongs to another user");
 		return;
 	}
 
@@ -166,7 +303,8 @@ do_alive2(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 	e.lv = a.lv;
 	e.owner = peer->owner;
 	e.fd = peer->fd;
-	e.uid = peer->uid;
+	e.uid = uid;
+	e.inode = inode;
 	e.peer = peer->addr;
 	r = registry_register(ctx->reg, &e, now, &n);
 	if (r == -EEXIST) {
@@ -232,7 +370,7 @@ do_port2(struct dispatch_ctx *ctx, const uint8_t *body, size_t bsize,
 	ret->writes = 1;
 }
 
-/* NAMES (everyone) and DUMP (local peers): a port header and lines. */
+/* NAMES and DUMP: a port header and lines. */
 static void
 do_list(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
     bool dump, struct wbuf *out, struct dispatch_result *ret)
@@ -242,11 +380,6 @@ do_list(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 	unsigned writes = 1;
 	int r;
 
-	if (dump && !peer->is_local) {
-		refuse(ctx, ret, DISPATCH_CLOSE, DISPATCH_NON_LOCAL,
-		    "DUMP_REQ from a non-local address");
-		return;
-	}
 	r = codec_put_names_header(out, peer->listen_port);
 	for (n = registry_first_active(ctx->reg); n != NULL && r == 0;
 	     n = registry_next(n), writes++)
@@ -272,16 +405,11 @@ do_list(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 }
 
 static void
-do_kill(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
-    struct wbuf *out, struct dispatch_result *ret)
+do_kill(struct dispatch_ctx *ctx, struct wbuf *out,
+    struct dispatch_result *ret)
 {
 	struct registry_stats st;
 
-	if (!peer->is_local) {
-		refuse(ctx, ret, DISPATCH_CLOSE, DISPATCH_NON_LOCAL,
-		    "KILL_REQ from a non-local address");
-		return;
-	}
 	registry_get_stats(ctx->reg, &st);
 	if (!ctx->relaxed && st.active > 0) {
 		reply(ctx, ret, out, "NO", 2, DISPATCH_REPLY_CLOSE);
@@ -296,19 +424,13 @@ do_kill(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 }
 
 static void
-do_stop(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
-    const uint8_t *body, size_t bsize, int64_t now, struct wbuf *out,
-    struct dispatch_result *ret)
+do_stop(struct dispatch_ctx *ctx, const uint8_t *body, size_t bsize,
+    int64_t now, struct wbuf *out, struct dispatch_result *ret)
 {
 	const uint8_t *name;
 	struct node *n;
 	size_t len;
 
-	if (!peer->is_local) {
-		refuse(ctx, ret, DISPATCH_CLOSE, DISPATCH_NON_LOCAL,
-		    "STOP_REQ from a non-local address");
-		return;
-	}
 	if (!ctx->relaxed) {
 		refuse(ctx, ret, DISPATCH_CLOSE, DISPATCH_NOT_RELAXED,
 		    "STOP_REQ refused, no relaxed command check");
@@ -338,13 +460,20 @@ dispatch_request(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
     const uint8_t *body, size_t bsize, int64_t now, struct wbuf *out,
     struct dispatch_result *ret)
 {
+	int kind;
+
 	memset(ret, 0, sizeof(*ret));
+	ret->kind = -1;
 	if (bsize == 0) {
 		refuse(ctx, ret, DISPATCH_CLOSE, DISPATCH_MALFORMED,
 		    "empty request");
 		return;
 	}
 	ret->tag = body[0];
+	kind = dispatch_tag_kind(body[0]);
+	if (kind >= 0 && !access_allowed(ctx, peer, body[0],
+			     (enum policy_kind)kind, ret))
+		return;
 	switch (body[0]) {
 	case CODEC_ALIVE2_REQ:
 		do_alive2(ctx, peer, body, bsize, now, out, ret);
@@ -359,10 +488,10 @@ dispatch_request(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 		do_list(ctx, peer, true, out, ret);
 		break;
 	case CODEC_KILL_REQ:
-		do_kill(ctx, peer, out, ret);
+		do_kill(ctx, out, ret);
 		break;
 	case CODEC_STOP_REQ:
-		do_stop(ctx, peer, body, bsize, now, out, ret);
+		do_stop(ctx, body, bsize, now, out, ret);
 		break;
 	default:
 		refuse(ctx, ret, DISPATCH_CLOSE, DISPATCH_UNKNOWN_REQUEST,

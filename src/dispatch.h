@@ -3,9 +3,11 @@
 /*
  * dispatch: one complete EPMD request, the registry and the facts about
  * the peer in; the reply bytes and the connection's fate out.  This is
- * where OTP epmd's policy lives: local-peer rules, relaxed command
- * check, "ALIVE2 keeps the connection open", KILL and STOP.  Pure: no
- * I/O, no libuv, time passed in; the network layer carries out the fate.
+ * where OTP epmd's rules are carried out (relaxed command check, "ALIVE2
+ * keeps the connection open", KILL and STOP) and where the access policy
+ * and name ownership are applied (OTP's local-peer rule is the policy's
+ * default).  Pure: no I/O, no libuv, time passed in; the network layer
+ * carries out the fate.
  */
 #ifndef EPMDD_DISPATCH_H
 #define EPMDD_DISPATCH_H
@@ -15,6 +17,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "policy.h"
 #include "registry.h"
 
 /* Upper bound of one NAMES or DUMP reply. */
@@ -49,6 +52,14 @@ enum dispatch_refusal {
 	DISPATCH_PIPELINED,	  /* closed: bytes beyond the request */
 	DISPATCH_TIMEOUT,	  /* closed: request not complete in time */
 	DISPATCH_CONN_LIMIT,	  /* closed at accept: too many connections */
+	/*
+	 * epmdd's own controls, counted per request kind instead
+	 * (dispatch_stats.access_refused) and after the others: the
+	 * refusals before DISPATCH_POLICY are OTP's and the network
+	 * layer's, with a counter each.
+	 */
+	DISPATCH_POLICY,	  /* closed: an access rule of the operator */
+	DISPATCH_NOT_OWNER,	  /* error reply: the name belongs to others */
 	DISPATCH_REFUSAL_COUNT
 };
 
@@ -60,6 +71,8 @@ struct dispatch_stats {
 	uint64_t kills;
 	uint64_t stops;
 	uint64_t refused[DISPATCH_REFUSAL_COUNT];
+	/* Requests the access policy refused (OTP's default rules too). */
+	uint64_t access_refused[POLICY_KIND_COUNT];
 };
 
 /*
@@ -69,12 +82,25 @@ struct dispatch_stats {
  */
 typedef bool dispatch_holder_gone_fn(void *arg, void *owner);
 
-/* Long-lived dispatch state; reg is borrowed. */
+/*
+ * Ask the network layer who owns the socket at the other end of the
+ * connection owner (a local peer): 0 with its uid and inode, or a
+ * negative errno (a peer on another host).  May be NULL.
+ */
+typedef int dispatch_peer_owner_fn(void *arg, void *owner, uint32_t *ret_uid,
+    uint64_t *ret_inode);
+
+/* Long-lived dispatch state; reg and policy are borrowed. */
 struct dispatch_ctx {
 	struct registry *reg;
 	bool relaxed;
+	/* The policy in force; NULL: nothing configured (OTP's rules). */
+	const struct policy *policy;
 	dispatch_holder_gone_fn *holder_gone;
-	void *arg;
+	dispatch_peer_owner_fn *peer_owner;
+	void *arg; /* for holder_gone and peer_owner */
+	policy_member_fn *member; /* group membership; may be NULL */
+	void *member_arg;
 	struct dispatch_stats stats;
 };
 
@@ -98,6 +124,20 @@ struct dispatch_result {
 	size_t nlen;
 	struct node *node; /* REPLY_KEEP: the registration now held */
 	/*
+	 * Refused by the access policy (DISPATCH_NON_LOCAL, DISPATCH_POLICY):
+	 * the request's kind and what decided; else kind is -1.
+	 */
+	int kind;
+	struct policy_decision decision;
+	/*
+	 * DISPATCH_NOT_OWNER: the ownership rule of the name and the uid
+	 * of the registering socket (REGISTRY_UID_UNKNOWN if not learned).
+	 * The rule is borrowed from the policy: use it before returning to
+	 * the loop.
+	 */
+	const struct policy_owner *owner_rule;
+	uint32_t uid;
+	/*
 	 * Another connection whose registration this request ended (STOP,
 	 * or a duplicate whose holder had gone): close it, it no longer
 	 * holds a node.
@@ -111,6 +151,18 @@ const char *dispatch_refusal_name(enum dispatch_refusal r);
 
 /* Human name of a request tag ("ALIVE2_REQ"...), or "unknown". */
 const char *dispatch_tag_name(uint8_t tag);
+
+/* The policy kind of a request tag, or -1 (unknown tags). */
+int dispatch_tag_kind(uint8_t tag);
+
+/*
+ * For a refusal by the policy (DISPATCH_POLICY, DISPATCH_NOT_OWNER):
+ * which rule decided, as text for logs and watchers ("names rule on
+ * line 3", "-allow register", "owner rabbit* on line 7, socket of uid
+ * 1001"); "" for other results.
+ */
+void dispatch_rule_text(const struct dispatch_result *res, char *buf,
+    size_t size);
 
 /*
  * Handle the request body (bsize >= 1 bytes: tag and payload, without

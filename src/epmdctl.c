@@ -2,9 +2,9 @@
 /* Copyright (c) 2026 The epmdd authors */
 /*
  * epmdctl: the command-line client.  Talks to epmdd over its control
- * socket (names, status, stop, shutdown, watch, upgrade) and to any epmd
- * over the public TCP protocol (names --host, lookup).  Human tables or
- * --json; a plain blocking client, no libuv.
+ * socket (names, status, stop, shutdown, watch, upgrade, reload, policy)
+ * and to any epmd over the public TCP protocol (names --host, lookup).
+ * Human tables or --json; a plain blocking client, no libuv.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -29,6 +29,7 @@
 #include "client.h"
 #include "codec.h"
 #include "ctlproto.h"
+#include "policy.h"
 #include "util.h"
 
 #ifndef EPMDD_VERSION
@@ -51,6 +52,7 @@ static struct {
 	bool json;
 	const char *host;
 	unsigned port;
+	const char *uid;	/* --uid, for policy test */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	/* With --json: the last warning, and whether a failure has its
 	 * JSON document already. */
@@ -59,6 +61,8 @@ static struct {
 } G;
 
 static volatile sig_atomic_t interrupted;
+
+static void iso_time(uint64_t ms, char *buf, size_t size);
 
 static void
 warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -459,6 +463,8 @@ error_name(uint64_t code)
 		return "unsupported";
 	case CTL_ERR_BUSY:
 		return "busy";
+	case CTL_ERR_CONFIG:
+		return "invalid_config";
 	default:
 		return "internal";
 	}
@@ -534,16 +540,66 @@ struct row {
 	uint8_t *data;
 };
 
+/*
+ * The ownership rule covering a node, for the RULE column: "rabbit*
+ * (line 7)", with a warning when the holder is not one the rule allows
+ * (it registered before a reload).  False (and "-") when none does.
+ */
+static bool
+rule_cell(const struct ctl_msg *m, char *buf, size_t size)
+{
+	const struct ctl_field *f = ctlproto_find(m, "owner_rule");
+	char pattern[64]; /* a long one is cut (JSON has it whole) */
+
+	if (f == NULL || f->kind != CTL_BYTES) {
+		util_strlcpy(buf, "-", size);
+		return false;
+	}
+	safe_text(f->p, f->len, pattern, sizeof(pattern));
+	snprintf(buf, size, "%s (line %llu%s)", pattern,
+	    (unsigned long long)ctlproto_u64(m, "owner_rule_line", 0),
+	    ctlproto_u64(m, "owner_allowed", 1) ? ""
+						 : ", holder not allowed");
+	return true;
+}
+
+/* ,"owner_rule":{...} or null. */
+static void
+json_owner_rule(const struct ctl_msg *m)
+{
+	const struct ctl_field *f = ctlproto_find(m, "owner_rule");
+	char ids[CTL_MAX_VALUE + 1], *tok, *save = NULL;
+	bool first = true;
+
+	if (f == NULL || f->kind != CTL_BYTES) {
+		printf(",\"owner_rule\":null");
+		return;
+	}
+	printf(",\"owner_rule\":{\"pattern\":");
+	json_bytes(stdout, f->p, f->len);
+	printf(",\"line\":%llu,\"owners\":[",
+	    (unsigned long long)ctlproto_u64(m, "owner_rule_line", 0));
+	ctlproto_str(m, "owner_ids", ids, sizeof(ids));
+	for (tok = strtok_r(ids, " ", &save); tok != NULL;
+	     tok = strtok_r(NULL, " ", &save)) {
+		printf("%s", first ? "" : ",");
+		json_str(stdout, tok);
+		first = false;
+	}
+	printf("],\"holder_allowed\":%s}",
+	    ctlproto_u64(m, "owner_allowed", 0) ? "true" : "false");
+}
+
 static int
 print_nodes(struct row *rows, size_t n)
 {
 	static const char *const head[] = { "NAME", "PORT", "TYPE", "PROTO",
-		"VERSIONS", "CREATION", "REGISTERED", "OWNER" };
-	enum { NCOL = 8 };
+		"VERSIONS", "CREATION", "REGISTERED", "OWNER", "RULE" };
+	enum { NCOL = 9 };
 	char (*cells)[NCOL][128];
 	uint64_t *inodes;
 	long *pids;
-	size_t width[NCOL], i, k, ni = 0;
+	size_t width[NCOL], i, k, ni = 0, ncol = NCOL - 1;
 	time_t now = time(NULL);
 
 	cells = calloc(n + 1, sizeof(*cells));
@@ -594,6 +650,9 @@ print_nodes(struct row *rows, size_t n)
 			    pids[hit - inodes]);
 		else
 			util_strlcpy(cells[i][7], user, 128);
+		/* The ownership rule column, only when a rule covers a node. */
+		if (rule_cell(m, cells[i][8], 128))
+			ncol = NCOL;
 	}
 
 	if (G.json) {
@@ -646,25 +705,27 @@ print_nodes(struct row *rows, size_t n)
 				json_str(stdout, user);
 			}
 			if (hit != NULL && pids[hit - inodes] > 0)
-				printf(",\"pid\":%ld}", pids[hit - inodes]);
+				printf(",\"pid\":%ld", pids[hit - inodes]);
 			else
-				printf(",\"pid\":null}");
+				printf(",\"pid\":null");
+			json_owner_rule(m);
+			putchar('}');
 		}
 		printf("]}\n");
 	} else {
-		for (k = 0; k < NCOL; k++) {
+		for (k = 0; k < ncol; k++) {
 			width[k] = text_width(head[k]);
 			for (i = 0; i < n; i++)
 				width[k] = UTIL_MAX(width[k],
 				    text_width(cells[i][k]));
 		}
-		for (k = 0; k < NCOL; k++)
-			print_padded(head[k], width[k], k == NCOL - 1);
+		for (k = 0; k < ncol; k++)
+			print_padded(head[k], width[k], k == ncol - 1);
 		putchar('\n');
 		for (i = 0; i < n; i++) {
-			for (k = 0; k < NCOL; k++)
+			for (k = 0; k < ncol; k++)
 				print_padded(cells[i][k], width[k],
-				    k == NCOL - 1);
+				    k == ncol - 1);
 			putchar('\n');
 		}
 	}
@@ -883,7 +944,8 @@ print_status_json(const struct ctl_msg *m)
 		printf("%s", i ? "," : "");
 		json_bytes(stdout, (const uint8_t *)f->key, f->klen);
 		putchar(':');
-		if (f->klen == 7 && memcmp(f->key, "relaxed", 7) == 0)
+		if ((f->klen == 7 && memcmp(f->key, "relaxed", 7) == 0) ||
+		    (f->klen == 12 && memcmp(f->key, "policy_saved", 12) == 0))
 			printf("%s", f->u ? "true" : "false");
 		else if (f->klen == 6 && memcmp(f->key, "listen", 6) == 0) {
 			char list[CTL_MAX_VALUE + 1], *tok, *save = NULL;
@@ -929,6 +991,42 @@ print_group(const struct ctl_msg *m, const char *label, const char *prefix)
 	putchar('\n');
 }
 
+/*
+ * The policy's lines of status, when there is a policy (or a failed
+ * load to report): where it comes from and what it refused.
+ */
+static void
+print_policy_status(const struct ctl_msg *m)
+{
+	char source[CTL_MAX_VALUE + 1], error[CTL_MAX_VALUE + 1], age[32];
+	uint64_t ar = ctlproto_u64(m, "policy_access_rules", 0);
+	uint64_t or = ctlproto_u64(m, "policy_owner_rules", 0);
+
+	ctlproto_str(m, "policy_source", source, sizeof(source));
+	ctlproto_str(m, "policy_error", error, sizeof(error));
+	if (source[0] == '\0' && error[0] == '\0')
+		return;
+	duration_text((int64_t)time(NULL) -
+		(int64_t)ctlproto_u64(m, "policy_loaded_at", 0),
+	    age, sizeof(age));
+	if (source[0] == '\0')
+		printf("%-15snone (OTP's rules)\n", "policy");
+	else
+		printf("%-15s%s%s, loaded %s ago: %llu access rule%s, %llu "
+		       "ownership rule%s\n",
+		    "policy", source,
+		    ctlproto_u64(m, "policy_saved", 0) ? " (as saved by the "
+							 "previous process)"
+						       : "",
+		    age, (unsigned long long)ar, ar == 1 ? "" : "s",
+		    (unsigned long long)or, or == 1 ? "" : "s");
+	if (error[0] != '\0')
+		printf("%-15slast load failed: %s\n", "", error);
+	print_group(m, "access refused", "access_refused_");
+	printf("%-15s%llu\n", "not owner",
+	    (unsigned long long)ctlproto_u64(m, "owner_refused", 0));
+}
+
 static void
 print_status(const struct ctl_msg *m)
 {
@@ -961,6 +1059,7 @@ print_status(const struct ctl_msg *m)
 	    (unsigned long long)ctlproto_u64(m, "kill_requests", 0),
 	    (unsigned long long)ctlproto_u64(m, "stop_requests", 0));
 	print_group(m, "refused", "refused_");
+	print_policy_status(m);
 	printf("%-15s%llu now, %llu peak, %llu limit; %llu accepted, %llu "
 	       "accept errors\n",
 	    "connections",
@@ -1057,6 +1156,417 @@ cmd_upgrade(int argc, char **argv)
 	    argc > 0 ? argv[0] : NULL, "epmdd is re-executing itself");
 }
 
+static int
+cmd_reload(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return simple("reload", CTL_RELOAD, NULL, NULL,
+	    "epmdd reloaded its configuration");
+}
+
+/* ---------------------------------------------------------- policy */
+
+/* "line 3", "-allow", "default: OTP's rule". */
+static void
+origin_note(const char *origin, uint64_t line, char *buf, size_t size)
+{
+	if (strcmp(origin, "file") == 0)
+		snprintf(buf, size, "line %llu", (unsigned long long)line);
+	else if (strcmp(origin, "option") == 0)
+		util_strlcpy(buf, "-allow", size);
+	else
+		util_strlcpy(buf, "default: OTP's rule", size);
+}
+
+/* JSON strings for the words of a bytes field ("a b c"). */
+static void
+json_words(const struct ctl_msg *m, const char *key, bool *first)
+{
+	char text[CTL_MAX_VALUE + 1], *tok, *save = NULL;
+
+	ctlproto_str(m, key, text, sizeof(text));
+	for (tok = strtok_r(text, " ", &save); tok != NULL;
+	     tok = strtok_r(NULL, " ", &save)) {
+		printf("%s", *first ? "" : ",");
+		json_str(stdout, tok);
+		*first = false;
+	}
+}
+
+static void
+policy_head(const struct ctl_msg *m)
+{
+	char source[CTL_MAX_VALUE + 1], file[CTL_MAX_VALUE + 1],
+	    error[CTL_MAX_VALUE + 1], when[48];
+
+	ctlproto_str(m, "source", source, sizeof(source));
+	ctlproto_str(m, "file", file, sizeof(file));
+	ctlproto_str(m, "error", error, sizeof(error));
+	if (G.json) {
+		printf("{\"source\":");
+		json_str(stdout, source);
+		printf(",\"file\":");
+		json_str(stdout, file);
+		printf(",\"configured\":%s,\"saved\":%s,\"loaded_at\":%llu,"
+		       "\"loads\":%llu,\"load_failures\":%llu,\"error\":",
+		    ctlproto_u64(m, "configured", 0) ? "true" : "false",
+		    ctlproto_u64(m, "saved", 0) ? "true" : "false",
+		    (unsigned long long)ctlproto_u64(m, "loaded_at", 0),
+		    (unsigned long long)ctlproto_u64(m, "loads", 0),
+		    (unsigned long long)ctlproto_u64(m, "load_failures", 0));
+		if (error[0] != '\0')
+			json_str(stdout, error);
+		else
+			printf("null");
+		printf(",\"access\":{");
+		return;
+	}
+	iso_time(ctlproto_u64(m, "loaded_at", 0) * 1000, when, sizeof(when));
+	if (!ctlproto_u64(m, "configured", 0) && ctlproto_u64(m, "saved", 0))
+		printf("# no configuration, as the previous process had none: "
+		       "OTP's rules\n");
+	else if (!ctlproto_u64(m, "configured", 0))
+		printf("# no configuration%s%s%s: OTP's rules\n",
+		    file[0] ? " (" : "", file, file[0] ? " absent)" : "");
+	else if (ctlproto_u64(m, "saved", 0))
+		printf("# the policy in force: %s as the previous process had "
+		       "it, since %s\n",
+		    source, when);
+	else
+		printf("# the policy in force: %s, loaded %s\n", source, when);
+	if (error[0] != '\0')
+		printf("# the last load failed, this stayed in force: %s\n",
+		    error);
+}
+
+/*
+ * One rule: a configuration line, or its part of the JSON document.
+ * Rules come in order: each access kind (a long list in several
+ * pieces), then the ownership rules.  *state: the kind being written
+ * ("" before the first), "owner" once the owners have begun.
+ */
+static void
+policy_rule(const struct ctl_msg *m, char *state, size_t size)
+{
+	const struct ctl_field *rule = ctlproto_find(m, "rule");
+	char kind[16], origin[16], note[48], owners[CTL_MAX_VALUE + 1],
+	    shown[CODEC_MAX_NAME_BYTES * 4 + 1], line[CTL_MAX_VALUE * 6];
+	uint64_t lineno = ctlproto_u64(m, "line", 0);
+	bool owner, first;
+	size_t i, len = 0;
+
+	ctlproto_str(m, "kind", kind, sizeof(kind));
+	ctlproto_str(m, "origin", origin, sizeof(origin));
+	owner = strcmp(kind, "owner") == 0;
+	owners[0] = '\0';
+	for (i = 0; i < m->nfields; i++) {
+		const struct ctl_field *o = &m->fields[i];
+
+		if (o->kind != CTL_BYTES || o->klen != 5 ||
+		    memcmp(o->key, "owner", 5) != 0 ||
+		    len + o->len + 2 > sizeof(owners))
+			continue;
+		if (len > 0)
+			owners[len++] = ' ';
+		memcpy(owners + len, o->p, o->len);
+		len += o->len;
+		owners[len] = '\0';
+	}
+	if (!G.json) {
+		safe_text(rule->p, rule->len, shown, sizeof(shown));
+		origin_note(origin, lineno, note, sizeof(note));
+		snprintf(line, sizeof(line), "%s %s%s%s", kind, shown,
+		    owners[0] ? " " : "", owners);
+		printf("%-40s # %s\n", line, note);
+		return;
+	}
+	if (owner) {
+		if (strcmp(state, "owner") != 0) {
+			printf("%s},\"owners\":[", state[0] ? "]}" : "");
+			util_strlcpy(state, "owner", size);
+		} else
+			putchar(',');
+		printf("{\"pattern\":");
+		json_bytes(stdout, rule->p, rule->len);
+		printf(",\"line\":%llu,\"owners\":[",
+		    (unsigned long long)lineno);
+		/* One "owner" field per user or group. */
+		for (i = 0, first = true; i < m->nfields; i++) {
+			const struct ctl_field *o = &m->fields[i];
+
+			if (o->kind != CTL_BYTES || o->klen != 5 ||
+			    memcmp(o->key, "owner", 5) != 0)
+				continue;
+			printf("%s", first ? "" : ",");
+			json_bytes(stdout, o->p, o->len);
+			first = false;
+		}
+		printf("]}");
+		return;
+	}
+	if (strcmp(state, kind) != 0) {
+		/* A new kind: its origin and line, then its entries. */
+		printf("%s\"%s\":{\"origin\":", state[0] ? "]}," : "", kind);
+		json_str(stdout, origin);
+		if (strcmp(origin, "file") == 0)
+			printf(",\"line\":%llu,\"entries\":[",
+			    (unsigned long long)lineno);
+		else
+			printf(",\"line\":null,\"entries\":[");
+		util_strlcpy(state, kind, size);
+		first = true;
+	} else
+		first = false;
+	json_words(m, "rule", &first);
+}
+
+/* epmdctl policy: the policy in force, as a configuration file. */
+static int
+show_policy(void)
+{
+	static struct ctl_conn c;
+	struct ctl_msg m;
+	char state[16] = "";
+	bool have_head = false;
+	int r, status = EXIT_FAIL;
+
+	if ((r = ctl_request(&c, CTL_POLICY, NULL, NULL)) != EXIT_OK)
+		return r;
+	for (;;) {
+		r = ctl_next(&c, &m, EPMDCTL_TIMEOUT * 1000);
+		if (r <= 0) {
+			if (r == 0)
+				warnx_("epmdd closed the connection");
+			status = EXIT_UNREACHABLE;
+			break;
+		}
+		if (m.type == CTL_ERROR) {
+			status = report_error("policy", &m);
+			break;
+		}
+		if (m.type == CTL_POLICY_REPLY && !have_head) {
+			policy_head(&m);
+			have_head = true;
+		} else if (m.type == CTL_POLICY_RULE && have_head)
+			policy_rule(&m, state, sizeof(state));
+		else if (m.type == CTL_END && have_head) {
+			if (G.json)
+				printf("%s%s]}\n",
+				    strcmp(state, "owner") == 0 ? ""
+				    : state[0]		      ? "]}},\"owners\":["
+							      : "},\"owners\":[",
+				    "");
+			status = EXIT_OK;
+			break;
+		}
+	}
+	close(c.fd);
+	return status;
+}
+
+/* epmdctl policy test ADDR REQUEST [NAME] [--uid U] */
+static int
+test_policy(int argc, char **argv)
+{
+	static struct ctl_conn c;
+	uint8_t out[CTL_MAX_REQUEST];
+	const char *name = argc > 2 ? argv[2] : NULL;
+	char kind[16], addr[64], rule[CODEC_MAX_NAME_BYTES * 4 + 1],
+	    ids[CTL_MAX_VALUE + 1], entry[64], origin[16], user[64],
+	    shown[CODEC_MAX_NAME_BYTES * 4 + 1];
+	unsigned long long uid = UINT32_MAX;
+	const struct ctl_field *f;
+	struct ctl_msg m;
+	struct wbuf w;
+	size_t start;
+	bool allowed;
+	int r;
+
+	if (G.uid != NULL) {
+		struct passwd *pw;
+
+		if (util_parse_uint(G.uid, 0, UINT32_MAX - 1, &uid) < 0) {
+			if ((pw = getpwnam(G.uid)) == NULL) {
+				warnx_("--uid: no user \"%s\"", G.uid);
+				return EXIT_USAGE;
+			}
+			uid = pw->pw_uid;
+		}
+	}
+	if (ctl_connect(&c) < 0)
+		return EXIT_UNREACHABLE;
+	wbuf_init(&w, out, sizeof(out));
+	if (ctlproto_begin(&w, CTL_POLICY_TEST, &start) < 0 ||
+	    ctlproto_put_str(&w, "address", argv[0]) < 0 ||
+	    ctlproto_put_str(&w, "request", argv[1]) < 0 ||
+	    (name != NULL && ctlproto_put_str(&w, "name", name) < 0) ||
+	    (uid < UINT32_MAX && ctlproto_put_u64(&w, "uid", uid) < 0) ||
+	    ctlproto_end(&w, start) < 0) {
+		warnx_("request too large");
+		close(c.fd);
+		return EXIT_USAGE;
+	}
+	if (ctl_send(&c, out, w.len) == -1) {
+		close(c.fd);
+		return EXIT_UNREACHABLE;
+	}
+	r = ctl_next(&c, &m, EPMDCTL_TIMEOUT * 1000);
+	close(c.fd);
+	if (r <= 0) {
+		if (r == 0)
+			warnx_("epmdd closed the connection");
+		return EXIT_UNREACHABLE;
+	}
+	if (m.type == CTL_ERROR) {
+		r = report_error("policy test", &m);
+		/* A request the daemon cannot read is a usage error. */
+		return ctlproto_u64(&m, "code", 0) == CTL_ERR_BAD_REQUEST
+		    ? EXIT_USAGE
+		    : r;
+	}
+	if (m.type != CTL_VERDICT) {
+		warnx_("unexpected %s reply", ctlproto_type_name(m.type));
+		return EXIT_FAIL;
+	}
+	allowed = ctlproto_u64(&m, "allowed", 0) != 0;
+	ctlproto_str(&m, "kind", kind, sizeof(kind));
+	ctlproto_str(&m, "address", addr, sizeof(addr));
+	ctlproto_str(&m, "access_entry", entry, sizeof(entry));
+	ctlproto_str(&m, "access_origin", origin, sizeof(origin));
+	f = ctlproto_find(&m, "owner_rule");
+	if (G.json) {
+		size_t i;
+
+		printf("{\"allowed\":%s,\"kind\":\"%s\",\"address\":",
+		    allowed ? "true" : "false", kind);
+		json_str(stdout, addr);
+		printf(",\"local\":%s,\"access\":{\"allowed\":%s,"
+		       "\"mode\":",
+		    ctlproto_u64(&m, "local", 0) ? "true" : "false",
+		    ctlproto_u64(&m, "access_allowed", 0) ? "true" : "false");
+		json_str(stdout, ctlproto_str(&m, "access_mode", ids,
+				     sizeof(ids)));
+		printf(",\"origin\":");
+		json_str(stdout, origin);
+		if (strcmp(origin, "file") == 0)
+			printf(",\"line\":%llu",
+			    (unsigned long long)ctlproto_u64(&m, "access_line",
+				0));
+		else
+			printf(",\"line\":null");
+		printf(",\"entry\":");
+		if (entry[0] != '\0')
+			json_str(stdout, entry);
+		else
+			printf("null");
+		printf("},\"name\":");
+		if (name != NULL)
+			json_str(stdout, name);
+		else
+			printf("null");
+		if (ctlproto_find(&m, "uid") != NULL)
+			printf(",\"uid\":%llu",
+			    (unsigned long long)ctlproto_u64(&m, "uid", 0));
+		else
+			printf(",\"uid\":null");
+		printf(",\"owner_rule\":");
+		if (f == NULL)
+			printf("null");
+		else {
+			char *tok, *save = NULL;
+
+			printf("{\"pattern\":");
+			json_bytes(stdout, f->p, f->len);
+			printf(",\"line\":%llu,\"allowed\":%s,\"owners\":[",
+			    (unsigned long long)ctlproto_u64(&m, "owner_line",
+				0),
+			    ctlproto_u64(&m, "owner_allowed", 0) ? "true"
+								  : "false");
+			ctlproto_str(&m, "owner_ids", ids, sizeof(ids));
+			i = 0;
+			for (tok = strtok_r(ids, " ", &save); tok != NULL;
+			     tok = strtok_r(NULL, " ", &save), i++) {
+				printf("%s", i ? "," : "");
+				json_str(stdout, tok);
+			}
+			printf("]}");
+		}
+		printf("}\n");
+		G.json_failure_done = true;
+		return allowed ? EXIT_OK : EXIT_FAIL;
+	}
+	if (name != NULL)
+		safe_text((const uint8_t *)name, strlen(name), shown,
+		    sizeof(shown));
+	printf("%s: %s%s%s from %s (%s)", allowed ? "allowed" : "refused",
+	    kind, name != NULL ? " " : "", name != NULL ? shown : "", addr,
+	    ctlproto_u64(&m, "local", 0) ? "local" : "not local");
+	if (ctlproto_find(&m, "uid") != NULL) {
+		user_text(ctlproto_u64(&m, "uid", 0), user, sizeof(user));
+		printf(", uid %llu (%s)",
+		    (unsigned long long)ctlproto_u64(&m, "uid", 0), user);
+	}
+	putchar('\n');
+	ctlproto_str(&m, "access_mode", ids, sizeof(ids));
+	printf("  access: %s by ",
+	    ctlproto_u64(&m, "access_allowed", 0) ? "allowed" : "refused");
+	if (strcmp(ids, "list") != 0)
+		printf("\"%s %s\"", kind, ids);
+	else if (entry[0] != '\0')
+		printf("the entry %s of the %s rule", entry, kind);
+	else
+		printf("the %s rule: no entry matches", kind);
+	if (strcmp(origin, "file") == 0)
+		printf(" (line %llu)\n",
+		    (unsigned long long)ctlproto_u64(&m, "access_line", 0));
+	else if (strcmp(origin, "option") == 0)
+		printf(" (-allow)\n");
+	else
+		printf(" (default: OTP's rule)\n");
+	if (strcmp(kind, "register") == 0 && name != NULL) {
+		if (f == NULL)
+			printf("  owner: no ownership rule covers %s\n", shown);
+		else {
+			safe_text(f->p, f->len, rule, sizeof(rule));
+			ctlproto_str(&m, "owner_ids", ids, sizeof(ids));
+			printf("  owner: %s by owner %s %s (line %llu)%s\n",
+			    ctlproto_u64(&m, "owner_allowed", 0) ? "allowed"
+								 : "refused",
+			    rule, ids,
+			    (unsigned long long)ctlproto_u64(&m, "owner_line",
+				0),
+			    ctlproto_find(&m, "uid") == NULL
+				? ": the socket's owner is not known (a "
+				  "peer on another host; --uid says whose "
+				  "it is)"
+				: "");
+		}
+	}
+	return allowed ? EXIT_OK : EXIT_FAIL;
+}
+
+static int
+cmd_policy(int argc, char **argv)
+{
+	if (argc == 0) {
+		if (G.uid != NULL) {
+			warnx_("--uid applies to policy test only");
+			return EXIT_USAGE;
+		}
+		return show_policy();
+	}
+	if (strcmp(argv[0], "test") != 0 || argc < 3 || argc > 4) {
+		fprintf(stderr, "usage: epmdctl policy\n"
+				"       epmdctl policy test ADDRESS REQUEST "
+				"[NAME] [--uid USER]\n");
+		/* As for the other usage errors: the usage text only. */
+		G.json_failure_done = true;
+		return EXIT_USAGE;
+	}
+	return test_policy(argc - 1, argv + 1);
+}
+
 /* ---------------------------------------------------------- watch */
 
 static void
@@ -1085,7 +1595,7 @@ static void
 print_event(const struct ctl_msg *m)
 {
 	char ev[32], peer[128], reason[64], request[32], stamp[48], user[64],
-	    shown[CODEC_MAX_NAME_BYTES * 4 + 1], type[32];
+	    shown[CODEC_MAX_NAME_BYTES * 4 + 1], type[32], rule[256];
 	const struct ctl_field *name = ctlproto_find(m, "name");
 	size_t i;
 
@@ -1134,11 +1644,16 @@ print_event(const struct ctl_msg *m)
 		    (unsigned long long)ctlproto_u64(m, "port", 0),
 		    (unsigned long long)ctlproto_u64(m, "creation", 0),
 		    ctlproto_str(m, "reason", reason, sizeof(reason)));
-	else
+	else {
 		printf(" %s from %s: %s",
 		    ctlproto_str(m, "request", request, sizeof(request)),
 		    ctlproto_str(m, "peer", peer, sizeof(peer)),
 		    ctlproto_str(m, "reason", reason, sizeof(reason)));
+		/* The policy's refusals say which rule decided. */
+		if (ctlproto_find(m, "rule") != NULL)
+			printf(" (%s)", ctlproto_str(m, "rule", rule,
+					    sizeof(rule)));
+	}
 	putchar('\n');
 	fflush(stdout);
 }
@@ -1198,6 +1713,9 @@ static const struct command {
 	{ "shutdown", 0, 0, cmd_shutdown, "shutdown" },
 	{ "watch", 0, 0, cmd_watch, "watch" },
 	{ "upgrade", 0, 1, cmd_upgrade, "upgrade [PATH]" },
+	{ "reload", 0, 0, cmd_reload, "reload" },
+	{ "policy", 0, 4, cmd_policy,
+	    "policy [test ADDRESS REQUEST [NAME] [--uid USER]]" },
 };
 
 static void
@@ -1219,6 +1737,8 @@ usage(FILE *f)
 	    "epmd\n"
 	    "  -p, --port PORT     its port (default $ERL_EPMD_PORT or "
 	    "4369)\n"
+	    "  -u, --uid USER      policy test: the user whose socket "
+	    "registers\n"
 	    "  -h, --help          this text\n"
 	    "  -V, --version       the version\n"
 	    "\nexit status: 0 success, 1 failure (name not found, refused),\n"
@@ -1273,6 +1793,7 @@ main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "uid", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct command *cmd;
@@ -1290,7 +1811,7 @@ main(int argc, char **argv)
 	}
 	G.socket = getenv("EPMDCTL_SOCKET");
 	/* GNU getopt permutes: options may come before or after the words. */
-	while ((ch = getopt_long(argc, argv, "s:jH:p:hV", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "s:jH:p:hVu:", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 's':
@@ -1315,6 +1836,9 @@ main(int argc, char **argv)
 		case 'V':
 			printf("epmdctl %s\n", EPMDD_VERSION);
 			return EXIT_OK;
+		case 'u':
+			G.uid = optarg;
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
@@ -1340,6 +1864,10 @@ main(int argc, char **argv)
 	}
 	if (G.host != NULL && cmd->fn != cmd_names && cmd->fn != cmd_lookup) {
 		warnx_("--host applies to names and lookup only");
+		return EXIT_USAGE;
+	}
+	if (G.uid != NULL && cmd->fn != cmd_policy) {
+		warnx_("--uid applies to policy test only");
 		return EXIT_USAGE;
 	}
 	if (G.socket != NULL) {

@@ -427,6 +427,19 @@ holder_gone(void *arg, void *owner)
 	return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
 }
 
+/*
+ * Who owns the socket at the other end of connection owner: asked of
+ * the kernel for a registration of an owned name (dispatch decides).
+ */
+static int
+peer_owner(void *arg, void *owner, uint32_t *ret_uid, uint64_t *ret_inode)
+{
+	struct net *net = arg;
+	struct conn *c = owner;
+
+	return sockdiag_peer_owner(net->diag, c->fd, ret_uid, ret_inode);
+}
+
 /* Handle one complete request (frame includes the length prefix). */
 static void
 conn_process(struct conn *c, const uint8_t *frame, size_t len)
@@ -461,10 +474,14 @@ conn_process(struct conn *c, const uint8_t *frame, size_t len)
 		conn_close(o, REGISTRY_CLOSED);
 	}
 	if (res.refusal != DISPATCH_OK) {
+		char rule[160];
+
 		net_addr_text(&c->peer, text);
-		log_peer("%s from %s: %s (%s)", dispatch_tag_name(res.tag),
+		dispatch_rule_text(&res, rule, sizeof(rule));
+		log_peer("%s from %s: %s (%s%s%s)", dispatch_tag_name(res.tag),
 		    text, res.why != NULL ? res.why : "refused",
-		    res.fate == DISPATCH_CLOSE ? "closed" : "error reply");
+		    res.fate == DISPATCH_CLOSE ? "closed" : "error reply",
+		    rule[0] != '\0' ? "; " : "", rule);
 		if (net->cfg.on_refused != NULL)
 			net->cfg.on_refused(net->cfg.arg, &res, &c->peer);
 	}
@@ -1044,6 +1061,7 @@ net_new(uv_loop_t *loop, struct dispatch_ctx *dctx,
 	uv_timer_init(loop, &net->sweep);
 	net->sweep.data = net;
 	dctx->holder_gone = holder_gone;
+	dctx->peer_owner = peer_owner;
 	dctx->arg = net;
 	*ret = net;
 	return 0;

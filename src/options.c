@@ -121,6 +121,52 @@ set_any_address(struct options *o)
 	add_addr(o, AF_INET6, &in6addr_any);
 }
 
+/*
+ * -allow KIND=RULES: the kind known and given once, the rules as
+ * policy_set_access takes them (checked on a scratch policy).
+ */
+static int
+parse_allow(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	const char *eq = arg != NULL ? strchr(arg, '=') : NULL;
+	struct policy_error pe;
+	struct policy *scratch;
+	char kind[16];
+	size_t klen;
+	int k, r;
+
+	if (eq == NULL)
+		return fail(OPTIONS_USAGE, err, errlen,
+		    "-allow needs KIND=RULES (KIND: register, lookup, names, "
+		    "dump or admin)");
+	klen = (size_t)(eq - arg);
+	k = -1;
+	if (klen < sizeof(kind)) {
+		memcpy(kind, arg, klen);
+		kind[klen] = '\0';
+		k = policy_kind_from_name(kind);
+	}
+	if (k < 0)
+		return fail(OPTIONS_USAGE, err, errlen,
+		    "-allow %s: the kind is register, lookup, names, dump or "
+		    "admin",
+		    arg);
+	if (o->allow[k] != NULL)
+		return fail(OPTIONS_USAGE, err, errlen,
+		    "-allow %s is given twice", kind);
+	if ((scratch = policy_new()) == NULL)
+		return fail(OPTIONS_FAIL, err, errlen, "out of memory");
+	r = policy_set_access(scratch, (enum policy_kind)k, eq + 1, &pe);
+	policy_free(scratch);
+	if (r == -ENOMEM)
+		return fail(OPTIONS_FAIL, err, errlen, "out of memory");
+	if (r < 0)
+		return fail(OPTIONS_FAIL, err, errlen,
+		    "-allow %s: column %u: %s", arg, pe.column, pe.message);
+	o->allow[k] = eq + 1;
+	return 0;
+}
+
 /* A positive number of seconds for -packet_timeout and the delays. */
 static int
 parse_seconds(const char *opt, const char *arg, unsigned long long max,
@@ -236,6 +282,21 @@ options_parse(int argc, char *const argv[], const struct options_env *env,
 			else
 				o.control_group = next;
 			i++;
+		} else if (strcmp(a, "-config") == 0) {
+			if (next == NULL || next[0] == '\0')
+				return fail(OPTIONS_USAGE, err, errlen,
+				    "-config needs a file (or none)");
+			o.config = next;
+			i++;
+		} else if (strcmp(a, "-allow") == 0) {
+			if ((r = parse_allow(&o, next, err, errlen)) < 0)
+				return r;
+			i++;
+		} else if (strcmp(a, "-check_config") == 0) {
+			if (!last)
+				return fail(OPTIONS_USAGE, err, errlen,
+				    "-check_config must be the last option");
+			o.mode = OPTIONS_CHECK_CONFIG;
 		} else if (strcmp(a, "-names") == 0 ||
 		    strcmp(a, "-dump") == 0 || strcmp(a, "-started") == 0 ||
 		    strcmp(a, "-kill") == 0) {
@@ -285,9 +346,11 @@ options_usage(FILE *f, const char *prog)
 	    "       [-relaxed_command_check] [-packet_timeout SECONDS]\n"
 	    "       [-delay_accept SECONDS] [-delay_write SECONDS]\n"
 	    "       [-max_connections N] [-control PATH|none]\n"
-	    "       [-control_group GROUP] [-systemd]\n"
+	    "       [-control_group GROUP] [-config FILE|none]\n"
+	    "       [-allow KIND=RULES ...] [-systemd]\n"
 	    "       %s [-port NO] -names | -dump | -started | -kill |"
 	    " -stop NAME\n"
+	    "       %s [-config FILE] [-allow KIND=RULES ...] -check_config\n"
 	    "       %s --help | --version\n"
 	    "\n"
 	    "An EPMD-compatible Erlang port mapper daemon.\n"
@@ -317,6 +380,15 @@ options_usage(FILE *f, const char *prog)
 	    "  -control PATH        control socket for epmdctl (default:\n"
 	    "                       /run/epmdd/control as root; 'none': off)\n"
 	    "  -control_group GROUP group that may use the control socket\n"
+	    "  -config FILE         the access policy and name owners"
+	    " (default:\n"
+	    "                       %s if it exists; 'none': no file)\n"
+	    "  -allow KIND=RULES    who may send KIND (register, lookup,"
+	    " names, dump,\n"
+	    "                       admin): any, none, or local and"
+	    " addresses, comma\n"
+	    "                       separated; replaces the file's rule"
+	    " (repeatable)\n"
 	    "  -systemd             take the listening sockets from systemd\n"
 	    "\n"
 	    "Client commands (talk to the daemon on the local port):\n"
@@ -326,10 +398,12 @@ options_usage(FILE *f, const char *prog)
 	    "  -kill                stop the daemon (refused with live nodes"
 	    " unless relaxed)\n"
 	    "  -stop NAME           unregister NAME (relaxed daemons only)\n"
+	    "  -check_config        load the configuration, say if it is"
+	    " good, exit\n"
 	    "\n"
 	    "Environment: ERL_EPMD_PORT, ERL_EPMD_ADDRESS,"
 	    " ERL_EPMD_RELAXED_COMMAND_CHECK.\n"
-	    "See epmdd(8).\n",
-	    prog, prog, prog, OPTIONS_DEFAULT_PORT,
-	    OPTIONS_DEFAULT_PACKET_TIMEOUT);
+	    "See epmdd(8) and epmdd.conf(5).\n",
+	    prog, prog, prog, prog, OPTIONS_DEFAULT_PORT,
+	    OPTIONS_DEFAULT_PACKET_TIMEOUT, POLICY_DEFAULT_FILE);
 }

@@ -4,8 +4,9 @@
  * options: the command line and environment of OTP's epmd (-port,
  * -address, -d, -daemon, -relaxed_command_check, -packet_timeout,
  * -delay_accept, -delay_write, -systemd, and the client commands -names,
- * -dump, -started, -kill, -stop), plus epmdd's own options, parsed left
- * to right into a struct.  No I/O except printing the usage text.
+ * -dump, -started, -kill, -stop), plus epmdd's own options (the control
+ * socket, the configuration file and -allow rules), parsed left to right
+ * into a struct.  No I/O except printing the usage text.
  */
 #ifndef EPMDD_OPTIONS_H
 #define EPMDD_OPTIONS_H
@@ -14,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "policy.h"
 
 #define OPTIONS_DEFAULT_PORT 4369	  /* EPMD_PORT_NO */
 #define OPTIONS_DEFAULT_PACKET_TIMEOUT 60 /* CLOSE_TIMEOUT, seconds */
@@ -32,6 +35,7 @@ enum options_mode {
 	OPTIONS_STOP,	 /* -stop NAME */
 	OPTIONS_HELP,	 /* --help */
 	OPTIONS_VERSION, /* --version */
+	OPTIONS_CHECK_CONFIG, /* -check_config */
 };
 
 struct options_addr {
@@ -52,6 +56,9 @@ struct options {
 	unsigned long max_connections; /* 0: derive from RLIMIT_NOFILE */
 	const char *control;	/* -control PATH, "none", or NULL: default */
 	const char *control_group; /* -control_group GROUP, or NULL */
+	const char *config;	/* -config PATH or "none"; NULL: the default */
+	/* -allow KIND=RULES: each kind's rules (borrowed), or NULL. */
+	const char *allow[POLICY_KIND_COUNT];
 	/*
 	 * With -address or ERL_EPMD_ADDRESS: 127.0.0.1 and ::1 first, then
 	 * the listed addresses; without, 0.0.0.0 and :: (v6 only).

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -196,9 +197,18 @@ sysd_notify_stopping(void)
 }
 
 void
-sysd_notify_reloading(void)
+sysd_notify_reloading(const char *status)
 {
-	notify("RELOADING=1\nSTATUS=Upgrading in place.");
+	struct timespec ts;
+	char msg[1200];
+
+	/* MONOTONIC_USEC: what systemd 253 and later want with it. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=%s",
+	    (unsigned long long)ts.tv_sec * 1000000ull +
+		(unsigned long long)ts.tv_nsec / 1000ull,
+	    status);
+	notify(msg);
 }
 
 void

@@ -61,7 +61,8 @@ void sysd_journal_sink(void *arg, int priority, const char *msg,
 void sysd_notify_ready(const char *status);
 void sysd_notify_status(const char *status);
 void sysd_notify_stopping(void);
-void sysd_notify_reloading(void);
+/* RELOADING=1 (with MONOTONIC_USEC) and the STATUS text. */
+void sysd_notify_reloading(const char *status);
 void sysd_notify_watchdog(void);
 void sysd_notify_mainpid(pid_t pid);
 

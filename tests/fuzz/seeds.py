@@ -64,6 +64,11 @@ def old(name, creation=1795522100):
             + struct.pack(">H", len(name)) + name)
 
 
+def policy(text, file=True):
+    """A POLICY record body: type 4, flags, len:u32, the text."""
+    return b"\x04" + bytes([1 if file else 0]) + struct.pack(">I", len(text)) + text
+
+
 CONFIGS = {
     "otp": b"register local\nlookup any\nnames any\ndump local\nadmin local\n",
     "cluster": b"# a cluster subnet\nnames local 10.1.0.0/16\nlookup local 10.1.0.0/16"
@@ -94,6 +99,9 @@ def main():
         "epmd_client_stop", "epmd_client_kill") if n in reqs)
     with open(os.path.join(out, "codec", "sequence"), "wb") as f:
         f.write(seq)
+    # The same with fuzz_codec's policy in force (first byte's bit 2).
+    with open(os.path.join(out, "codec", "policy-sequence"), "wb") as f:
+        f.write(b"\x07" + seq[1:])
     seeds = {
         "names": msg(1), "status": msg(2), "stop": msg(3, field("name", b"tnode")),
         "node": msg(64, field("name", b"tnode"), field("port", 42571),
@@ -111,6 +119,8 @@ def main():
                     unregistered(1), old("c"), registered(3, "a", 4002)],
         "old": [old("x"), old("y", 7)],
         "extra": [registered(5, "withextra", 4100, extra=b"\x01\x02")],
+        "policy": [policy(CONFIGS["rabbit"]), registered(1, "rabbit", 4000),
+                   policy(b"", file=False)],
     }
     for name, recs in states.items():
         with open(os.path.join(out, "state", name), "wb") as f:

@@ -4,7 +4,8 @@
  * check_dispatch: request in, reply bytes and fate out.  Golden
  * exchanges replayed with the capture's clock give the captured reply
  * byte for byte; local-peer rules; relaxed mode; KILL and STOP; every
- * unknown tag; every truncation of every golden request.
+ * unknown tag; every truncation of every golden request; the access
+ * policy and name ownership.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -491,6 +492,238 @@ START_TEST(t_truncated_requests)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------ policy */
+
+static struct policy *
+policy_of(const char *text)
+{
+	struct policy_error err;
+	struct policy *p = NULL;
+
+	ck_assert_int_eq(policy_parse(text, strlen(text), NULL, &p, &err), 0);
+	return p;
+}
+
+/* Dispatch a hex frame from a peer at text, local or not. */
+static struct dispatch_result
+run_from(const char *hex, void *owner, const char *text, bool local)
+{
+	struct dispatch_peer p = peer(owner, local, 4369);
+	struct dispatch_result r;
+	uint8_t frame[512], *body;
+	size_t len = unit_hex(hex, frame, sizeof(frame));
+
+	ck_assert_int_eq(policy_parse_addr(text, &p.addr), 0);
+	body = unit_dup(frame + 2, len - 2);
+	out.len = 0;
+	dispatch_request(&ctx, &p, body, len - 2, 1000, &out, &r);
+	free(body);
+	return r;
+}
+
+#define ALIVE2_TNODE \
+	"00 12 78 a6 4b 4d 00 00 06 00 05 00 05 74 6e 6f 64 65 00 00"
+#define ALIVE2_OTHER \
+	"00 12 78 a6 4c 4d 00 00 06 00 05 00 05 6f 74 68 65 72 00 00"
+
+static void
+assert_refused(struct dispatch_result r, enum dispatch_refusal why, int kind)
+{
+	ck_assert_int_eq(r.fate, DISPATCH_CLOSE);
+	ck_assert_int_eq(r.refusal, why);
+	ck_assert_int_eq(r.kind, kind);
+	ck_assert_uint_eq(out.len, 0);
+}
+
+START_TEST(t_policy_access)
+{
+	struct policy *p = policy_of("names 10.0.0.0/8\n"
+				     "register local 192.168.5.0/24\n"
+				     "dump none\n"
+				     "admin 10.9.9.9\n"
+				     "lookup none\n");
+	struct dispatch_result r;
+	char rule[128];
+
+	ctx.policy = p;
+	/* names: the list, nothing else; refused ones closed, no reply. */
+	r = run_from("00 01 6e", (void *)1, "10.1.1.1", false);
+	ck_assert_int_eq(r.fate, DISPATCH_REPLY_CLOSE);
+	ck_assert_int_eq(r.refusal, DISPATCH_OK);
+	r = run_from("00 01 6e", (void *)1, "11.1.1.1", false);
+	assert_refused(r, DISPATCH_POLICY, POLICY_NAMES);
+	ck_assert_uint_eq(r.decision.line, 1);
+	ck_assert_ptr_null(r.decision.entry);
+	dispatch_rule_text(&r, rule, sizeof(rule));
+	ck_assert_str_eq(rule, "names rule on line 1");
+	r = run_from("00 01 6e", (void *)1, "127.0.0.1", true);
+	assert_refused(r, DISPATCH_POLICY, POLICY_NAMES);
+	/* register: from the listed network too, not from elsewhere. */
+	r = run_from(ALIVE2_TNODE, (void *)2, "192.168.5.7", false);
+	ck_assert_int_eq(r.fate, DISPATCH_REPLY_KEEP);
+	ck_assert_ptr_nonnull(r.node);
+	ck_assert_uint_eq(r.node->peer.family, 4);
+	r = run_from(ALIVE2_OTHER, (void *)3, "10.1.1.1", false);
+	assert_refused(r, DISPATCH_POLICY, POLICY_REGISTER);
+	ck_assert_ptr_null(registry_lookup(reg, (const uint8_t *)"other", 5));
+	r = run_from(ALIVE2_OTHER, (void *)3, "::1", true);
+	ck_assert_int_eq(r.fate, DISPATCH_REPLY_KEEP);
+	/* dump none: not even from loopback. */
+	r = run_from("00 01 64", (void *)4, "127.0.0.1", true);
+	assert_refused(r, DISPATCH_POLICY, POLICY_DUMP);
+	/* admin from one host, which is not local: KILL gets its answer. */
+	r = run_from("00 01 6b", (void *)5, "10.9.9.9", false);
+	ck_assert_int_eq(r.refusal, DISPATCH_KILL_REFUSED);
+	assert_out("4e 4f");
+	r = run_from("00 01 6b", (void *)5, "127.0.0.1", true);
+	assert_refused(r, DISPATCH_POLICY, POLICY_ADMIN);
+	r = run_from("00 06 73 74 6e 6f 64 65", (void *)5, "10.9.9.8", false);
+	assert_refused(r, DISPATCH_POLICY, POLICY_ADMIN);
+	/* lookup none. */
+	r = run_from("00 06 7a 74 6e 6f 64 65", (void *)6, "127.0.0.1", true);
+	assert_refused(r, DISPATCH_POLICY, POLICY_LOOKUP);
+	/* Unknown tags are no kind: closed as before, never counted here. */
+	r = run_from("00 01 51", (void *)6, "11.1.1.1", false);
+	ck_assert_int_eq(r.refusal, DISPATCH_UNKNOWN_REQUEST);
+	ck_assert_int_eq(r.kind, -1);
+
+	ck_assert_uint_eq(ctx.stats.access_refused[POLICY_NAMES], 2);
+	ck_assert_uint_eq(ctx.stats.access_refused[POLICY_REGISTER], 1);
+	ck_assert_uint_eq(ctx.stats.access_refused[POLICY_DUMP], 1);
+	ck_assert_uint_eq(ctx.stats.access_refused[POLICY_ADMIN], 2);
+	ck_assert_uint_eq(ctx.stats.access_refused[POLICY_LOOKUP], 1);
+	ck_assert_uint_eq(ctx.stats.refused[DISPATCH_POLICY], 7);
+	ck_assert_uint_eq(ctx.stats.refused[DISPATCH_NON_LOCAL], 0);
+	policy_free(p);
+}
+END_TEST
+
+/* OTP's rule decides a kind the policy leaves alone: refused as OTP does. */
+START_TEST(t_policy_default_kinds)
+{
+	struct policy *p = policy_of("names local\n");
+	struct dispatch_result r;
+	char rule[128];
+
+	ctx.policy = p;
+	r = run_from(ALIVE2_TNODE, (void *)1, "10.1.1.1", false);
+	assert_refused(r, DISPATCH_NON_LOCAL, POLICY_REGISTER);
+	ck_assert_str_eq(r.why, "ALIVE2_REQ from a non-local address");
+	ck_assert_int_eq(r.decision.origin, POLICY_DEFAULT);
+	dispatch_rule_text(&r, rule, sizeof(rule));
+	ck_assert_str_eq(rule, "");
+	r = run_from("00 06 7a 74 6e 6f 64 65", (void *)2, "10.1.1.1", false);
+	ck_assert_int_eq(r.fate, DISPATCH_REPLY_CLOSE);
+	ck_assert_uint_eq(ctx.stats.refused[DISPATCH_NON_LOCAL], 1);
+	ck_assert_uint_eq(ctx.stats.access_refused[POLICY_REGISTER], 1);
+	/* Without a policy, OTP's refusals are counted per kind as well. */
+	ctx.policy = NULL;
+	r = run_from("00 01 64", (void *)3, "10.1.1.1", false);
+	assert_refused(r, DISPATCH_NON_LOCAL, POLICY_DUMP);
+	ck_assert_str_eq(r.why, "DUMP_REQ from a non-local address");
+	ck_assert_uint_eq(ctx.stats.access_refused[POLICY_DUMP], 1);
+	r = run_from("00 01 6e", (void *)3, "10.1.1.1", false);
+	ck_assert_int_eq(r.fate, DISPATCH_REPLY_CLOSE);
+	policy_free(p);
+}
+END_TEST
+
+static uint32_t fake_uid;
+static int fake_owner_err;
+static unsigned owner_asked;
+
+static int
+fake_owner(void *arg, void *owner, uint32_t *ret_uid, uint64_t *ret_inode)
+{
+	(void)arg;
+	(void)owner;
+	owner_asked++;
+	if (fake_owner_err < 0)
+		return fake_owner_err;
+	*ret_uid = fake_uid;
+	*ret_inode = 7000 + fake_uid;
+	return 0;
+}
+
+static bool
+fake_member(void *arg, uint32_t uid, uint32_t gid)
+{
+	(void)arg;
+	return uid == 2000 && gid == 130;
+}
+
+START_TEST(t_policy_owner)
+{
+	struct policy *p = policy_of("owner tno* user=120\n"
+				     "owner ejab group=130\n");
+	struct policy *remote = policy_of("register any\n"
+					  "owner tno* user=120\n");
+	struct dispatch_result r;
+	char rule[128];
+
+	ctx.policy = p;
+	ctx.peer_owner = fake_owner;
+	ctx.member = fake_member;
+	owner_asked = 0;
+	fake_owner_err = 0;
+	/* Someone else: the reply a taken name gets, then a close. */
+	fake_uid = 5;
+	r = run_from(ALIVE2_TNODE, (void *)1, "127.0.0.1", true);
+	ck_assert_int_eq(r.fate, DISPATCH_REPLY_CLOSE);
+	ck_assert_int_eq(r.refusal, DISPATCH_NOT_OWNER);
+	assert_out("76 01 00 00 00 63");
+	ck_assert_ptr_eq(r.owner_rule, &p->owners[0]);
+	ck_assert_uint_eq(r.uid, 5);
+	dispatch_rule_text(&r, rule, sizeof(rule));
+	ck_assert_str_eq(rule, "owner tno* on line 1, socket of uid 5");
+	ck_assert_ptr_null(registry_lookup(reg, (const uint8_t *)"tnode", 5));
+	/* The 16-bit form for an old node. */
+	r = run_from("00 12 78 a6 4b 4d 00 00 05 00 05 00 05 74 6e 6f 64 65 00 00",
+	    (void *)1, "127.0.0.1", true);
+	assert_out("79 01 00 63");
+	/* The owner: registered, and the registry knows its uid. */
+	fake_uid = 120;
+	r = run_from(ALIVE2_TNODE, (void *)2, "127.0.0.1", true);
+	ck_assert_int_eq(r.fate, DISPATCH_REPLY_KEEP);
+	ck_assert_uint_eq(r.node->uid, 120);
+	ck_assert_uint_eq(r.node->inode, 7120);
+	/* A squatter on the taken name hears the same, and the holder is
+	 * not even asked about. */
+	fake_uid = 5;
+	gone_asked = NULL;
+	r = run_from(ALIVE2_TNODE, (void *)3, "127.0.0.1", true);
+	ck_assert_int_eq(r.refusal, DISPATCH_NOT_OWNER);
+	ck_assert_ptr_null(gone_asked);
+	assert_out("76 01 00 00 00 63");
+	/* The owner cannot be learned (a peer on another host). */
+	ctx.policy = remote;
+	fake_owner_err = -ENOENT;
+	r = run_from(ALIVE2_TNODE, (void *)4, "10.1.1.1", false);
+	ck_assert_int_eq(r.refusal, DISPATCH_NOT_OWNER);
+	ck_assert_uint_eq(r.uid, REGISTRY_UID_UNKNOWN);
+	dispatch_rule_text(&r, rule, sizeof(rule));
+	ck_assert_str_eq(rule, "owner tno* on line 2, socket owner unknown "
+			       "(not a local peer)");
+	ctx.policy = p;
+	/* A group member. */
+	fake_owner_err = 0;
+	fake_uid = 2000;
+	r = run_from("00 11 78 a6 4d 4d 00 00 06 00 05 00 04 65 6a 61 62 00 00",
+	    (void *)5, "127.0.0.1", true);
+	ck_assert_int_eq(r.fate, DISPATCH_REPLY_KEEP);
+	/* A name no rule covers: nobody is asked whose socket it is. */
+	owner_asked = 0;
+	r = run_from(ALIVE2_OTHER, (void *)6, "127.0.0.1", true);
+	ck_assert_int_eq(r.fate, DISPATCH_REPLY_KEEP);
+	ck_assert_uint_eq(owner_asked, 0);
+	ck_assert_uint_eq(r.node->uid, REGISTRY_UID_UNKNOWN);
+	ck_assert_uint_eq(ctx.stats.refused[DISPATCH_NOT_OWNER], 4);
+	policy_free(remote);
+	policy_free(p);
+}
+END_TEST
+
 Suite *
 dispatch_suite(void)
 {
@@ -519,6 +752,12 @@ dispatch_suite(void)
 	tcase_add_test(tc, t_holder_gone);
 	tcase_add_test(tc, t_dump);
 	tcase_add_test(tc, t_names_empty_name);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("policy");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, t_policy_access);
+	tcase_add_test(tc, t_policy_default_kinds);
+	tcase_add_test(tc, t_policy_owner);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("truncation");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -202,6 +202,45 @@ START_TEST(t_help_version)
 }
 END_TEST
 
+
+START_TEST(t_policy_options)
+{
+	ck_assert_int_eq(parse((char *)NULL), 0);
+	ck_assert_ptr_null(o.config);
+	for (int k = 0; k < POLICY_KIND_COUNT; k++)
+		ck_assert_ptr_null(o.allow[k]);
+	ck_assert_int_eq(parse("-config", "/etc/x.conf", "-allow",
+			     "names=local,10.0.0.0/8", "-allow", "admin=none"),
+	    0);
+	ck_assert_str_eq(o.config, "/etc/x.conf");
+	ck_assert_str_eq(o.allow[POLICY_NAMES], "local,10.0.0.0/8");
+	ck_assert_str_eq(o.allow[POLICY_ADMIN], "none");
+	ck_assert_ptr_null(o.allow[POLICY_LOOKUP]);
+	ck_assert_int_eq(parse("-config", "none"), 0);
+	ck_assert_str_eq(o.config, "none");
+	/* -check_config comes last, like a client command. */
+	ck_assert_int_eq(parse("-config", "a", "-check_config"), 0);
+	ck_assert_int_eq(o.mode, OPTIONS_CHECK_CONFIG);
+	ck_assert_int_eq(parse("-check_config", "-d"), OPTIONS_USAGE);
+	/* Errors. */
+	ck_assert_int_eq(parse("-config"), OPTIONS_USAGE);
+	ck_assert_int_eq(parse("-config", ""), OPTIONS_USAGE);
+	ck_assert_int_eq(parse("-allow"), OPTIONS_USAGE);
+	ck_assert_int_eq(parse("-allow", "names"), OPTIONS_USAGE);
+	ck_assert_int_eq(parse("-allow", "owner=x"), OPTIONS_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "register, lookup, names"));
+	ck_assert_int_eq(parse("-allow", "names=any", "-allow", "names=none"),
+	    OPTIONS_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "given twice"));
+	ck_assert_int_eq(parse("-allow", "names=local,10.0.0.1/8"),
+	    OPTIONS_FAIL);
+	ck_assert_str_eq(err, "-allow names=local,10.0.0.1/8: column 7: "
+			      "\"10.0.0.1/8\" has bits set past its prefix "
+			      "length (the network is 10.0.0.0/8)");
+	ck_assert_int_eq(parse("-allow", "names="), OPTIONS_FAIL);
+}
+END_TEST
+
 Suite *
 options_suite(void)
 {
@@ -216,6 +255,7 @@ options_suite(void)
 	tcase_add_test(tc, t_address_limit);
 	tcase_add_test(tc, t_client_commands);
 	tcase_add_test(tc, t_help_version);
+	tcase_add_test(tc, t_policy_options);
 	suite_add_tcase(s, tc);
 	return s;
 }
