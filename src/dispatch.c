@@ -183,9 +183,10 @@ access_allowed(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 	const struct policy *p = ctx->policy != NULL ? ctx->policy
 						     : policy_defaults();
 
-	if (policy_allows(p, kind, &peer->addr, peer->is_local,
-		&ret->decision))
+	if (policy_allows(p, kind, &peer->addr, peer->is_local, NULL))
 		return true;
+	/* Refused: which rule, for the log and the watchers. */
+	policy_allows(p, kind, &peer->addr, peer->is_local, &ret->decision);
 	ret->kind = (int)kind;
 	ctx->stats.access_refused[kind]++;
 	if (ret->decision.origin == POLICY_DEFAULT)

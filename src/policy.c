@@ -39,16 +39,20 @@ static const char *const kind_names[POLICY_KIND_COUNT] = {
 /* OTP's rules: what the local-peer check of epmd_srv.c allows. */
 static struct policy_entry local_only[1] = { { 0, 0, { 0 }, 0 } };
 
+#define LOCAL_ONLY                                                   \
+	{                                                            \
+		.mode = POLICY_LIST, .origin = POLICY_DEFAULT, .n = 1,  \
+		.entries = local_only, .local = true                  \
+	}
+#define ANYONE { .mode = POLICY_ANY, .origin = POLICY_DEFAULT }
+
 static const struct policy defaults = {
 	.access = {
-		[POLICY_REGISTER] = { POLICY_LIST, POLICY_DEFAULT, 0, 1,
-		    local_only },
-		[POLICY_LOOKUP] = { POLICY_ANY, POLICY_DEFAULT, 0, 0, NULL },
-		[POLICY_NAMES] = { POLICY_ANY, POLICY_DEFAULT, 0, 0, NULL },
-		[POLICY_DUMP] = { POLICY_LIST, POLICY_DEFAULT, 0, 1,
-		    local_only },
-		[POLICY_ADMIN] = { POLICY_LIST, POLICY_DEFAULT, 0, 1,
-		    local_only },
+		[POLICY_REGISTER] = LOCAL_ONLY,
+		[POLICY_LOOKUP] = ANYONE,
+		[POLICY_NAMES] = ANYONE,
+		[POLICY_DUMP] = LOCAL_ONLY,
+		[POLICY_ADMIN] = LOCAL_ONLY,
 	},
 	.nowners = 0,
 	.owners = NULL,
@@ -98,6 +102,8 @@ static void
 access_clear(struct policy_access *a)
 {
 	free(a->entries);
+	free(a->net4);
+	free(a->net6);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -117,6 +123,7 @@ access_default(struct policy_access *a, enum policy_kind kind)
 		return -ENOMEM;
 	memcpy(a->entries, d->entries, d->n * sizeof(*a->entries));
 	a->n = d->n;
+	a->local = d->local;
 	return 0;
 }
 
@@ -277,6 +284,19 @@ is_mapped(const uint8_t a[16])
 	return memcmp(a, prefix, sizeof(prefix)) == 0;
 }
 
+static uint32_t
+load32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t
+load64(const uint8_t *p)
+{
+	return (uint64_t)load32(p) << 32 | load32(p + 4);
+}
+
 /* "local", "ADDR" or "ADDR/BITS" into *e. */
 static int
 parse_entry(struct parser *ps, const struct token *t, struct policy_entry *e)
@@ -372,6 +392,33 @@ add_entry(struct parser *ps, struct policy_access *a, const struct token *t,
 	if (ne == NULL)
 		return -ENOMEM;
 	a->entries = ne;
+	if (e->family == 4) {
+		struct policy_net4 *n4 = realloc(a->net4,
+		    (a->n4 + 1) * sizeof(*n4));
+
+		if (n4 == NULL)
+			return -ENOMEM;
+		a->net4 = n4;
+		n4[a->n4].net = load32(e->addr);
+		n4[a->n4].mask = e->bits == 0 ? 0 : ~0u << (32 - e->bits);
+		a->n4++;
+	} else if (e->family == 6) {
+		struct policy_net6 *n6 = realloc(a->net6,
+		    (a->n6 + 1) * sizeof(*n6));
+
+		if (n6 == NULL)
+			return -ENOMEM;
+		a->net6 = n6;
+		n6[a->n6].net[0] = load64(e->addr);
+		n6[a->n6].net[1] = load64(e->addr + 8);
+		n6[a->n6].mask[0] = e->bits == 0 ? 0
+		    : e->bits >= 64		 ? ~0ull
+						 : ~0ull << (64 - e->bits);
+		n6[a->n6].mask[1] = e->bits <= 64 ? 0
+		    : ~0ull << (128 - e->bits);
+		a->n6++;
+	} else
+		a->local = true;
 	a->entries[a->n++] = *e;
 	return 0;
 }
@@ -722,6 +769,36 @@ entry_matches(const struct policy_entry *e, const struct registry_addr *a,
 	    ((e->addr[full] ^ a->addr[full]) & (0xff00u >> rem) & 0xffu) == 0;
 }
 
+/* The answer alone: what every request asks. */
+static bool
+allows_fast(const struct policy_access *a, const struct registry_addr *peer,
+    bool is_local)
+{
+	size_t i;
+
+	if (a->mode != POLICY_LIST)
+		return a->mode == POLICY_ANY;
+	if (is_local && a->local)
+		return true;
+	if (peer->family == 4 ||
+	    (peer->family == 6 && is_mapped(peer->addr))) {
+		uint32_t ip = load32(peer->family == 4 ? peer->addr
+						       : peer->addr + 12);
+
+		for (i = 0; i < a->n4; i++)
+			if ((ip & a->net4[i].mask) == a->net4[i].net)
+				return true;
+	} else if (peer->family == 6) {
+		uint64_t hi = load64(peer->addr), lo = load64(peer->addr + 8);
+
+		for (i = 0; i < a->n6; i++)
+			if ((hi & a->net6[i].mask[0]) == a->net6[i].net[0] &&
+			    (lo & a->net6[i].mask[1]) == a->net6[i].net[1])
+				return true;
+	}
+	return false;
+}
+
 bool
 policy_allows(const struct policy *p, enum policy_kind kind,
     const struct registry_addr *peer, bool is_local,
@@ -731,6 +808,9 @@ policy_allows(const struct policy *p, enum policy_kind kind,
 	struct policy_decision d;
 	struct registry_addr v4;
 	size_t i;
+
+	if (ret == NULL)
+		return allows_fast(a, peer, is_local);
 
 	d.allowed = a->mode == POLICY_ANY;
 	d.origin = a->origin;
@@ -753,8 +833,7 @@ policy_allows(const struct policy *p, enum policy_kind kind,
 				break;
 			}
 	}
-	if (ret != NULL)
-		*ret = d;
+	*ret = d;
 	return d.allowed;
 }
 

@@ -65,13 +65,33 @@ struct policy_entry {
 	unsigned line;	  /* where it was given (0: not in the file) */
 };
 
-/* The rule for one kind.  Read-only to callers. */
+/* An IPv4 network for matching: (address & mask) == net, host order. */
+struct policy_net4 {
+	uint32_t net;
+	uint32_t mask;
+};
+
+/* An IPv6 network for matching, as two halves of each. */
+struct policy_net6 {
+	uint64_t net[2];
+	uint64_t mask[2];
+};
+
+/*
+ * The rule for one kind.  Read-only to callers.  The entries as given,
+ * for reports; the same by family, for matching requests without a
+ * call or a byte loop per entry.
+ */
 struct policy_access {
 	enum policy_mode mode;
 	enum policy_origin origin;
 	unsigned line; /* first line that set it (0: not in the file) */
 	size_t n;
 	struct policy_entry *entries;
+	bool local;    /* a `local' entry is listed */
+	size_t n4, n6;
+	struct policy_net4 *net4;
+	struct policy_net6 *net6;
 };
 
 /* A user or group that may register the names of an ownership rule. */
@@ -163,8 +183,10 @@ const char *policy_origin_name(enum policy_origin origin);
 
 /*
  * May a request of kind come from peer (is_local: OTP's local-peer
- * rule says so)?  An IPv4-mapped IPv6 peer is matched as IPv4.  The
- * first matching entry decides.  ret may be NULL.
+ * rule says so)?  An IPv4-mapped IPv6 peer is matched as IPv4.  With
+ * ret, the first matching entry is found and reported; without, the
+ * answer (the same) comes the quickest way: `local' first, then only
+ * the networks of the peer's family, a mask and a compare each.
  */
 bool policy_allows(const struct policy *p, enum policy_kind kind,
     const struct registry_addr *peer, bool is_local,

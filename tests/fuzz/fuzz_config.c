@@ -96,10 +96,44 @@ check_policy(const struct policy *p)
 				    memcmp(acc->entries[i].addr,
 					acc->entries[j].addr, 16) != 0);
 		}
+		/* Each network's first and last address, and one just past
+		 * it: the quick answer is the reported one, and matches. */
+		for (i = 0; i < acc->n; i++) {
+			const struct policy_entry *e = &acc->entries[i];
+			unsigned max = e->family == 4 ? 32 : 128, b;
+			int edge;
+
+			if (e->family == 0)
+				continue;
+			for (edge = 0; edge < 3; edge++) {
+				memset(&a, 0, sizeof(a));
+				a.family = e->family;
+				memcpy(a.addr, e->addr, 16);
+				for (b = e->bits; edge > 0 && b < max; b++)
+					a.addr[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+				if (edge == 2 && e->bits > 0)
+					a.addr[(e->bits - 1) / 8] ^=
+					    (uint8_t)(0x80 >> ((e->bits - 1) % 8));
+				policy_allows(p, (enum policy_kind)k, &a, false,
+				    &d);
+				assert(policy_allows(p, (enum policy_kind)k,
+					   &a, false, NULL) == d.allowed);
+				/* ... except an IPv4-mapped one, matched as
+				 * IPv4 (a v6 network may cover some). */
+				assert(edge == 2 || d.allowed ||
+				    (a.family == 6 &&
+					memcmp(a.addr,
+					    "\0\0\0\0\0\0\0\0\0\0\xff\xff",
+					    12) == 0));
+			}
+		}
 		for (i = 0; i < sizeof(peers) / sizeof(peers[0]); i++) {
 			assert(policy_parse_addr(peers[i], &a) == 0);
 			policy_allows(p, (enum policy_kind)k, &a, i % 2 == 0,
 			    &d);
+			/* The quick answer is the reported one. */
+			assert(policy_allows(p, (enum policy_kind)k, &a,
+				   i % 2 == 0, NULL) == d.allowed);
 			assert(d.entry == NULL ||
 			    (d.entry >= acc->entries &&
 				d.entry < acc->entries + acc->n));
