@@ -28,60 +28,102 @@
 /* Supplementary groups looked at for one user. */
 #define CONFIG_MAX_GROUPS 65536
 
+/*
+ * Run an NSS *_r lookup (fn, with arg holding its other arguments and
+ * result), growing the buffer on ERANGE up to CONFIG_MAX_NSS_BUF.  The
+ * result points into the buffer, which goes to *ret_buf (free it after
+ * reading the result).  Returns 0 or a negative errno.
+ */
 static int
-resolve_user(void *arg, const char *name, uint32_t *ret)
+nss_call(int (*fn)(void *arg, char *buf, size_t size), void *arg,
+    char **ret_buf)
 {
-	struct passwd pw, *res = NULL;
 	size_t size = 4096;
 	char *buf = NULL, *nb;
 	int r;
 
-	(void)arg;
 	for (;;) {
 		if ((nb = realloc(buf, size)) == NULL) {
 			free(buf);
 			return -ENOMEM;
 		}
 		buf = nb;
-		r = getpwnam_r(name, &pw, buf, size, &res);
+		r = fn(arg, buf, size);
 		if (r != ERANGE || size >= CONFIG_MAX_NSS_BUF)
 			break;
 		size *= 2;
 	}
-	if (r == 0 && res != NULL)
-		*ret = (uint32_t)pw.pw_uid;
+	*ret_buf = buf;
+	return -r;
+}
+
+struct pw_query {
+	const char *name;
+	uid_t uid;
+	struct passwd pw, *res;
+};
+
+static int
+pw_by_name(void *arg, char *buf, size_t size)
+{
+	struct pw_query *q = arg;
+
+	return getpwnam_r(q->name, &q->pw, buf, size, &q->res);
+}
+
+static int
+pw_by_uid(void *arg, char *buf, size_t size)
+{
+	struct pw_query *q = arg;
+
+	return getpwuid_r(q->uid, &q->pw, buf, size, &q->res);
+}
+
+struct gr_query {
+	const char *name;
+	struct group gr, *res;
+};
+
+static int
+gr_by_name(void *arg, char *buf, size_t size)
+{
+	struct gr_query *q = arg;
+
+	return getgrnam_r(q->name, &q->gr, buf, size, &q->res);
+}
+
+static int
+resolve_user(void *arg, const char *name, uint32_t *ret)
+{
+	struct pw_query q = { .name = name, .res = NULL };
+	char *buf = NULL;
+	int r;
+
+	(void)arg;
+	r = nss_call(pw_by_name, &q, &buf);
+	if (r == 0 && q.res == NULL)
+		r = -ENOENT;
+	if (r == 0)
+		*ret = (uint32_t)q.pw.pw_uid;
 	free(buf);
-	if (r != 0)
-		return -r;
-	return res != NULL ? 0 : -ENOENT;
+	return r;
 }
 
 static int
 resolve_group(void *arg, const char *name, uint32_t *ret)
 {
-	struct group gr, *res = NULL;
-	size_t size = 4096;
-	char *buf = NULL, *nb;
+	struct gr_query q = { .name = name, .res = NULL };
+	char *buf = NULL;
 	int r;
 
 	(void)arg;
-	for (;;) {
-		if ((nb = realloc(buf, size)) == NULL) {
-			free(buf);
-			return -ENOMEM;
-		}
-		buf = nb;
-		r = getgrnam_r(name, &gr, buf, size, &res);
-		if (r != ERANGE || size >= CONFIG_MAX_NSS_BUF)
-			break;
-		size *= 2;
-	}
-	if (r == 0 && res != NULL)
-		*ret = (uint32_t)gr.gr_gid;
+	r = nss_call(gr_by_name, &q, &buf);
+	if (r == 0 && q.res == NULL)
+		r = -ENOENT;
+	if (r == 0)
+		*ret = (uint32_t)q.gr.gr_gid;
 	free(buf);
-	if (r != 0)
-		return -r;
-	return res != NULL ? 0 : -ENOENT;
+	return r;
 }
 
 const struct policy_resolver config_nss = { resolve_user, resolve_group,
@@ -90,26 +132,16 @@ const struct policy_resolver config_nss = { resolve_user, resolve_group,
 bool
 config_member(void *arg, uint32_t uid, uint32_t gid)
 {
-	struct passwd pw, *res = NULL;
-	size_t size = 4096;
-	char *buf = NULL, *nb;
+	struct pw_query q = { .uid = (uid_t)uid, .res = NULL };
+	char *buf = NULL;
 	gid_t *groups = NULL, *ng;
-	int n = 64, i, r;
+	int n = 64, i;
 	bool found = false;
 
 	(void)arg;
-	for (;;) {
-		if ((nb = realloc(buf, size)) == NULL)
-			goto out;
-		buf = nb;
-		r = getpwuid_r((uid_t)uid, &pw, buf, size, &res);
-		if (r != ERANGE || size >= CONFIG_MAX_NSS_BUF)
-			break;
-		size *= 2;
-	}
-	if (r != 0 || res == NULL)
+	if (nss_call(pw_by_uid, &q, &buf) < 0 || q.res == NULL)
 		goto out;
-	if ((uint32_t)pw.pw_gid == gid) {
+	if ((uint32_t)q.pw.pw_gid == gid) {
 		found = true;
 		goto out;
 	}
@@ -119,7 +151,8 @@ config_member(void *arg, uint32_t uid, uint32_t gid)
 		if ((ng = realloc(groups, (size_t)n * sizeof(*groups))) == NULL)
 			goto out;
 		groups = ng;
-		if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &want) >= 0) {
+		if (getgrouplist(q.pw.pw_name, q.pw.pw_gid, groups, &want) >=
+		    0) {
 			n = want;
 			break;
 		}

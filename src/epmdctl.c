@@ -533,6 +533,30 @@ ctl_request(struct ctl_conn *c, uint8_t type, const char *key,
 	return EXIT_OK;
 }
 
+/*
+ * The next message of the answer to a request for what: 1 with *m; else
+ * 0 with the exit status in *status (the daemon gone or silent:
+ * unreachable; an error message: reported).
+ */
+static int
+answer_next(struct ctl_conn *c, struct ctl_msg *m, const char *what,
+    int *status)
+{
+	int r = ctl_next(c, m, EPMDCTL_TIMEOUT * 1000);
+
+	if (r <= 0) {
+		if (r == 0)
+			warnx_("epmdd closed the connection");
+		*status = EXIT_UNREACHABLE;
+		return 0;
+	}
+	if (m->type == CTL_ERROR) {
+		*status = report_error(what, m);
+		return 0;
+	}
+	return 1;
+}
+
 /* ---------------------------------------------------------- names */
 
 struct row {
@@ -746,18 +770,7 @@ cmd_names_ctl(void)
 
 	if ((r = ctl_request(&c, CTL_NAMES, NULL, NULL)) != EXIT_OK)
 		return r;
-	for (;;) {
-		r = ctl_next(&c, &m, EPMDCTL_TIMEOUT * 1000);
-		if (r <= 0) {
-			if (r == 0)
-				warnx_("epmdd closed the connection");
-			status = EXIT_UNREACHABLE;
-			break;
-		}
-		if (m.type == CTL_ERROR) {
-			status = report_error("names", &m);
-			break;
-		}
+	while (answer_next(&c, &m, "names", &status)) {
 		if (m.type == CTL_END) {
 			status = print_nodes(rows, n);
 			break;
@@ -1333,18 +1346,7 @@ show_policy(void)
 
 	if ((r = ctl_request(&c, CTL_POLICY, NULL, NULL)) != EXIT_OK)
 		return r;
-	for (;;) {
-		r = ctl_next(&c, &m, EPMDCTL_TIMEOUT * 1000);
-		if (r <= 0) {
-			if (r == 0)
-				warnx_("epmdd closed the connection");
-			status = EXIT_UNREACHABLE;
-			break;
-		}
-		if (m.type == CTL_ERROR) {
-			status = report_error("policy", &m);
-			break;
-		}
+	while (answer_next(&c, &m, "policy", &status)) {
 		if (m.type == CTL_POLICY_REPLY && !have_head) {
 			policy_head(&m);
 			have_head = true;
