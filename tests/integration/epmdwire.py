@@ -54,13 +54,31 @@ KILL = frame(b"k")
 
 
 class Conn:
-    """One TCP connection to a daemon on loopback."""
+    """One TCP connection to a daemon on loopback (or to host, from the
+    source address src)."""
 
-    def __init__(self, port, family=socket.AF_INET, host=None, timeout=3.0):
+    def __init__(self, port, family=socket.AF_INET, host=None, timeout=3.0,
+                 src=None):
         host = host or ("127.0.0.1" if family == socket.AF_INET else "::1")
         self.s = socket.socket(family, socket.SOCK_STREAM)
         self.s.settimeout(timeout)
+        if src:
+            self.s.bind((src, 0))
         self.s.connect((host, port))
+
+    def alive(self):
+        """No end-of-file, reset or stray byte waiting (a registration
+        the daemon still holds)."""
+        self.s.setblocking(False)
+        try:
+            self.s.recv(1)
+            return False            # bytes or end-of-file
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        finally:
+            self.s.setblocking(True)
 
     def send(self, data, gap=0.0):
         """Send data; with gap > 0, byte by byte with that pause."""

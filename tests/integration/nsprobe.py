@@ -27,28 +27,7 @@ TIMEOUT = float(os.environ.get("PROBE_TIMEOUT", "2"))
 
 def connect(host, port, src):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    s = socket.socket(fam, socket.SOCK_STREAM)
-    s.settimeout(TIMEOUT)
-    if src:
-        s.bind((src, 0))
-    s.connect((host, port))
-    return s
-
-
-def read(s, limit=None):
-    """Until close (or limit bytes): (bytes, closed/reset/open/ok)."""
-    got = b""
-    try:
-        while limit is None or len(got) < limit:
-            chunk = s.recv(65536 if limit is None else limit - len(got))
-            if not chunk:
-                return got, "closed"
-            got += chunk
-    except socket.timeout:
-        return got, "open"
-    except ConnectionResetError:
-        return got, "reset"
-    return got, "ok"
+    return w.Conn(port, family=fam, host=host, timeout=TIMEOUT, src=src)
 
 
 def describe(op, data):
@@ -95,24 +74,24 @@ def main():
                     return
                 time.sleep(0.05)
     try:
-        s = connect(host, port, src)
+        c = connect(host, port, src)
     except OSError as e:
         print("connect-error", e.__class__.__name__)
         return
-    s.sendall(packet(op, arg))
+    c.send(packet(op, arg))
     if op == "alive2":
         # An accepted registration stays open: read the 6-byte reply.
-        data, how = read(s, 6)
+        data, how = c.read(6, TIMEOUT)
         if len(data) == 6 and data[1] != 0:
             # A refused one is closed after its reply.
-            more, how = read(s)
+            more, how = c.read_to_end(TIMEOUT)
             data += more
     else:
-        data, how = read(s)
+        data, how = c.read_to_end(TIMEOUT)
     print(describe(op, data), how, flush=True)
     if cmd == "hold":
         time.sleep(float(os.environ.get("HOLD_SECONDS", "30")))
-    s.close()
+    c.close()
 
 
 main()

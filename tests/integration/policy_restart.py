@@ -74,18 +74,6 @@ def register(port, name, nodeport):
     return data[1], c
 
 
-def alive(c):
-    c.s.setblocking(False)
-    try:
-        return c.s.recv(1) is None
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    finally:
-        c.s.setblocking(True)
-
-
 def log_of(m):
     with open(m.log, errors="replace") as f:
         return f.read()
@@ -128,7 +116,7 @@ def main():
         time.sleep(1.1)
         ok(m.restart() == 0, "restart: the daemon stopped cleanly")
         ok(same(before, nodes(m)), "restart: every node and field kept, the rule included")
-        ok(alive(keeper) and alive(plain), "restart: the holders never noticed")
+        ok(keeper.alive() and plain.alive(), "restart: the holders never noticed")
         check_policy_in_force(m, "after a restart")
         ok(m.stored_names() == stored, "restart: the store holds the same names")
         ok(m.crash() == -9, "crash: the daemon was killed")
@@ -137,7 +125,7 @@ def main():
         t0 = time.time()
         os.kill(m.proc, signal.SIGUSR2)
         m.wait_for("READY", "1", since=t0)
-        ok(same(before, nodes(m)) and alive(keeper), "upgrade: every node kept")
+        ok(same(before, nodes(m)) and keeper.alive(), "upgrade: every node kept")
         check_policy_in_force(m, "after an upgrade")
 
         # -- The file breaks: a restart keeps what the previous process had.
@@ -152,7 +140,7 @@ def main():
         ok(p["saved"] and p["error"].startswith(conf + ":3:19:"),
            "policy: the saved configuration, and why the file was not used")
         check_policy_in_force(m, "on the saved configuration")
-        ok(same(before, nodes(m)) and alive(keeper), "and nothing registered was lost")
+        ok(same(before, nodes(m)) and keeper.alive(), "and nothing registered was lost")
         st = json.loads(ctl(m, "--json", "status").stdout)
         ok(st["policy_saved"] is True and st["policy_error"].startswith(conf),
            "status says so too")
@@ -188,13 +176,13 @@ def main():
         r, c = register(m.port, "squatter2", 6003)
         c.close()
         ok(r == 1, "its owner rule still refuses squat*")
-        ok(alive(keeper) and lookup(m.port, "holdme") == 6000, "holdme still registered")
+        ok(keeper.alive() and lookup(m.port, "holdme") == 6000, "holdme still registered")
 
         # -- An upgrade with the broken file: the same.
         t0 = time.time()
         os.kill(m.proc, signal.SIGUSR2)
         m.wait_for("READY", "1", since=t0)
-        ok(not names_refused(m) and alive(keeper), "upgrade with a broken file: kept, nothing lost")
+        ok(not names_refused(m) and keeper.alive(), "upgrade with a broken file: kept, nothing lost")
 
         # -- A fresh start (the store emptied) on a broken file fails.
         ok(m.stop() == 0, "stop: the store is emptied")
@@ -260,7 +248,7 @@ def default_case():
         out = ctl(m, "policy").stdout
         ok(out.startswith("# no configuration, as the previous process had none: OTP's rules\n"),
            "policy says so: %r" % out.splitlines()[0])
-        ok(not names_refused(m) and alive(keeper) and lookup(m.port, "k1") == 6100,
+        ok(not names_refused(m) and keeper.alive() and lookup(m.port, "k1") == 6100,
            "OTP's rules, and k1 is still registered")
         write(path, "names none\n")
         ok(ctl(m, "reload").returncode == 0 and names_refused(m), "a fixed file reloads")

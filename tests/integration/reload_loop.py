@@ -96,20 +96,6 @@ def port2_check(data, name, nodeport):
         len(data) == 12 + nlen + 2 + struct.unpack(">H", data[12 + nlen:14 + nlen])[0]
 
 
-def alive(c):
-    """No end-of-file, reset or stray bytes on a holder's socket."""
-    c.s.setblocking(False)
-    try:
-        c.s.recv(1)
-        return False            # bytes or end-of-file
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    finally:
-        c.s.setblocking(True)
-
-
 class Stats:
     def __init__(self):
         self.lock = threading.Lock()
@@ -314,7 +300,7 @@ def main():
           flush=True)
 
     sys.stdin.read()
-    n = sum(alive(c) for c in conns.values())
+    n = sum(c.alive() for c in conns.values())
     print("alive %d of %d" % (n, len(conns)), flush=True)
     for c in conns.values():
         c.close()
