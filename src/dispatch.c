@@ -216,7 +216,9 @@ owner_allowed(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 	if (ctx->policy == NULL ||
 	    (o = policy_owner_of(ctx->policy, name, nlen)) == NULL)
 		return true;
-	if (uid == REGISTRY_UID_UNKNOWN && ctx->peer_owner != NULL &&
+	/* Only a local peer's socket can be on this host to ask about. */
+	if (uid == REGISTRY_UID_UNKNOWN && peer->is_local &&
+	    ctx->peer_owner != NULL &&
 	    ctx->peer_owner(ctx->arg, peer->owner, &uid, &inode) < 0) {
 		uid = REGISTRY_UID_UNKNOWN;
 		inode = 0;

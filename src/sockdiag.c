@@ -5,7 +5,12 @@
  * socket whose source is our peer and whose destination is us.  A peer
  * that reached a dual-stack listener through an IPv4-mapped address is
  * an AF_INET socket, so that family is asked for with the addresses
- * unmapped.
+ * unmapped.  The kernel answers an exact request with the best socket
+ * it finds, which need not be the one asked for: a listening socket on
+ * the peer's port when the peer is on another host (any local user's, or
+ * our own, root's, listener), or a TIME_WAIT one (uid 0, no inode) when
+ * the peer has gone.  Only an established socket with exactly the
+ * four-tuple asked for, and an inode, is the peer.
  */
 #include "sockdiag.h"
 
@@ -14,6 +19,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -123,6 +129,13 @@ query(struct sockdiag *sd, uint8_t family, const void *src, uint16_t sport,
 			    h->nlmsg_len < NLMSG_LENGTH(sizeof(*d)))
 				return -ENOENT;
 			d = NLMSG_DATA(h);
+			if (d->idiag_state != TCP_ESTABLISHED ||
+			    d->idiag_inode == 0 ||
+			    d->id.idiag_sport != sport ||
+			    d->id.idiag_dport != dport ||
+			    memcmp(d->id.idiag_src, src, alen) != 0 ||
+			    memcmp(d->id.idiag_dst, dst, alen) != 0)
+				return -ENOENT;
 			*ret_uid = d->idiag_uid;
 			*ret_inode = d->idiag_inode;
 			return 0;

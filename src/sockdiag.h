@@ -18,9 +18,10 @@ struct sockdiag *sockdiag_new(void);
 void sockdiag_free(struct sockdiag *sd);
 
 /*
- * For our connected TCP socket fd, find the peer's socket on this host.
- * Returns 0 with its owner uid and inode, or a negative errno (-ENOENT
- * when the peer is not a local socket, or the kernel cannot say).
+ * For our connected TCP socket fd, find the peer's socket on this host:
+ * established, with exactly this connection's four-tuple.  Returns 0
+ * with its owner uid and inode, or a negative errno (-ENOENT when the
+ * peer is not a local socket, has gone, or the kernel cannot say).
  */
 int sockdiag_peer_owner(struct sockdiag *sd, int fd, uint32_t *ret_uid,
     uint64_t *ret_inode);

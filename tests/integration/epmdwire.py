@@ -63,7 +63,9 @@ class Conn:
         self.s = socket.socket(family, socket.SOCK_STREAM)
         self.s.settimeout(timeout)
         if src:
-            self.s.bind((src, 0))
+            # An address, or (address, port).
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.s.bind(src if isinstance(src, tuple) else (src, 0))
         self.s.connect((host, port))
 
     def alive(self):

@@ -9,7 +9,8 @@ usage: nsprobe.py send|hold HOST PORT OP [ARG [SRC]]
   "port N", "missing", "7600"/"7601" (ALIVE2 accepted/refused), NAMES and
   DUMP as "PORT line;line", else the bytes as text.  hold keeps an
   accepted registration open for HOLD_SECONDS (environment, default 30).
-Every socket operation times out after PROBE_TIMEOUT seconds (default 2).
+Every socket operation times out after PROBE_TIMEOUT seconds (default 2);
+PROBE_SPORT, if set, is the source port (with SRC, or any address).
 Only the standard library.
 """
 import os
@@ -27,6 +28,9 @@ TIMEOUT = float(os.environ.get("PROBE_TIMEOUT", "2"))
 
 def connect(host, port, src):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sport = int(os.environ.get("PROBE_SPORT", "0"))
+    if sport:
+        src = (src or ("::" if fam == socket.AF_INET6 else "0.0.0.0"), sport)
     return w.Conn(port, family=fam, host=host, timeout=TIMEOUT, src=src)
 
 

@@ -696,9 +696,24 @@ START_TEST(t_policy_owner)
 	ck_assert_int_eq(r.refusal, DISPATCH_NOT_OWNER);
 	ck_assert_ptr_null(gone_asked);
 	assert_out("76 01 00 00 00 63");
-	/* The owner cannot be learned (a peer on another host). */
+	/*
+	 * A peer on another host: the kernel is not even asked (it could
+	 * answer with a local listener on the peer's port, someone else's:
+	 * even the owner's), and the owner stays unknown.
+	 */
 	ctx.policy = remote;
+	fake_owner_err = 0;
+	fake_uid = 120;
+	owner_asked = 0;
+	r = run_from(ALIVE2_TNODE, (void *)4, "10.1.1.1", false);
+	ck_assert_int_eq(r.refusal, DISPATCH_NOT_OWNER);
+	ck_assert_uint_eq(r.uid, REGISTRY_UID_UNKNOWN);
+	ck_assert_uint_eq(owner_asked, 0);
+	/* A local peer whose owner the kernel cannot give: refused too. */
 	fake_owner_err = -ENOENT;
+	r = run_from(ALIVE2_TNODE, (void *)4, "127.0.0.1", true);
+	ck_assert_int_eq(r.refusal, DISPATCH_NOT_OWNER);
+	ck_assert_uint_eq(owner_asked, 1);
 	r = run_from(ALIVE2_TNODE, (void *)4, "10.1.1.1", false);
 	ck_assert_int_eq(r.refusal, DISPATCH_NOT_OWNER);
 	ck_assert_uint_eq(r.uid, REGISTRY_UID_UNKNOWN);
@@ -718,7 +733,7 @@ START_TEST(t_policy_owner)
 	ck_assert_int_eq(r.fate, DISPATCH_REPLY_KEEP);
 	ck_assert_uint_eq(owner_asked, 0);
 	ck_assert_uint_eq(r.node->uid, REGISTRY_UID_UNKNOWN);
-	ck_assert_uint_eq(ctx.stats.refused[DISPATCH_NOT_OWNER], 4);
+	ck_assert_uint_eq(ctx.stats.refused[DISPATCH_NOT_OWNER], 6);
 	policy_free(remote);
 	policy_free(p);
 }
