@@ -190,12 +190,17 @@ adopt_state(struct registry *reg, struct net *net, const struct sysd_fd *fds,
 	struct node **active = NULL, *node, *key, **hit;
 	struct registry_stats st;
 	struct persist *p;
+	struct persist_config saved;
 	uint32_t gen = 0;
 	size_t na = 0, i;
 	int loaded;
 
 	loaded = load_slots(reg, fds, n, slots, &gen, sum);
-	p = persist_new(reg, fdstore, slots, loaded, gen);
+	saved.file = sum->policy_file;
+	saved.text = (const char *)sum->policy_text;
+	saved.len = sum->policy_len;
+	p = persist_new(reg, fdstore, slots, loaded, gen,
+	    sum->policy_saved ? &saved : NULL);
 	if (p == NULL)
 		fatalx("out of memory");
 	/* Set now: the registry's observer journals what ends below. */

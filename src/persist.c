@@ -202,9 +202,33 @@ compact(struct persist *p)
 	}
 }
 
+/* Keep a copy of a configuration for the snapshots; false if no memory. */
+static bool
+keep_policy(struct persist *p, bool file, const char *text, size_t len)
+{
+	char *copy;
+
+	if (text == NULL)
+		len = 0;
+	copy = malloc(len + 1);
+	if (copy == NULL) {
+		log_warnx("out of memory for the saved configuration: a "
+			  "restart will read the file only");
+		return false;
+	}
+	memcpy(copy, text != NULL ? text : "", len);
+	copy[len] = '\0';
+	free(p->policy_text);
+	p->policy = true;
+	p->policy_file = file;
+	p->policy_text = copy;
+	p->policy_len = len;
+	return true;
+}
+
 struct persist *
 persist_new(struct registry *reg, bool fdstore, const int slots[PERSIST_SLOTS],
-    int active, uint32_t gen)
+    int active, uint32_t gen, const struct persist_config *saved)
 {
 	struct persist *p = calloc(1, sizeof(*p));
 	char name[32];
@@ -212,6 +236,11 @@ persist_new(struct registry *reg, bool fdstore, const int slots[PERSIST_SLOTS],
 
 	if (p == NULL)
 		return NULL;
+	if (saved != NULL && !keep_policy(p, saved->file, saved->text,
+				 saved->len)) {
+		free(p);
+		return NULL;
+	}
 	p->reg = reg;
 	p->fdstore = fdstore;
 	p->journal = fdstore;
@@ -384,28 +413,12 @@ void
 persist_set_policy(struct persist *p, bool file, const char *text,
     size_t len)
 {
-	char *copy;
-
-	if (p == NULL)
+	if (p == NULL || !keep_policy(p, file, text, len))
 		return;
-	if (text == NULL)
-		len = 0;
-	copy = malloc(len + 1);
-	if (copy == NULL) {
-		log_warnx("out of memory for the saved configuration: a "
-			  "restart will read the file only");
-		return;
-	}
-	memcpy(copy, text != NULL ? text : "", len);
-	copy[len] = '\0';
-	free(p->policy_text);
-	p->policy = true;
-	p->policy_file = file;
-	p->policy_text = copy;
-	p->policy_len = len;
 	if (p->journal && p->active >= 0) {
 		p->out.len = 0;
-		if (state_put_policy(&p->out, file, copy, len) == 0)
+		if (state_put_policy(&p->out, file, p->policy_text,
+			p->policy_len) == 0)
 			append(p);
 	}
 }

@@ -37,16 +37,27 @@
 
 struct persist;
 
+/* A configuration as saved: whether there was a file, and its text. */
+struct persist_config {
+	bool file;
+	const char *text;
+	size_t len;
+};
+
 /*
  * Start persisting reg.  With fdstore, the slots and every registration
  * socket go to the service manager's store and a journal is kept; else
  * nothing is written until persist_handover.  slots[] are adopted slot
  * descriptors (-1 where none), taken over; active is the slot holding
  * the state that was loaded (-1: none), whose generation was gen.
- * Writes a fresh snapshot.  Returns NULL on failure (logged).
+ * saved is the configuration that state held (NULL: none), carried into
+ * the fresh snapshot written now, so that a process that dies before
+ * it knows its own configuration leaves the one it found.  Returns NULL
+ * on failure (logged).
  */
 struct persist *persist_new(struct registry *reg, bool fdstore,
-    const int slots[PERSIST_SLOTS], int active, uint32_t gen);
+    const int slots[PERSIST_SLOTS], int active, uint32_t gen,
+    const struct persist_config *saved);
 void persist_free(struct persist *p);
 
 /* Registry events: journal them and keep the store in step. */

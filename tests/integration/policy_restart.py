@@ -87,6 +87,30 @@ def same(before, after):
         for n in before)
 
 
+def start_fails(m):
+    """Start the daemon, which must exit before READY=1: its status."""
+    wait_for = m.wait_for
+
+    def no_ready(key, value=None, timeout=10.0, since=0.0):
+        deadline = time.time() + timeout * SCALE
+        while time.time() < deadline:
+            pid, status = os.waitpid(m.proc, os.WNOHANG)
+            if pid:
+                m.proc = None
+                raise RuntimeError(os.waitstatus_to_exitcode(status))
+            time.sleep(0.02)
+        raise AssertionError("the daemon ran on a configuration that "
+                             "does not load")
+    m.wait_for = no_ready
+    try:
+        m.start()
+        raise AssertionError("started")
+    except RuntimeError as e:
+        return e.args[0]
+    finally:
+        m.wait_for = wait_for
+
+
 def check_policy_in_force(m, what):
     ok(names_refused(m), "%s: names none holds (NAMES closed, no reply)" % what)
     r, c = register(m.port, "squat%d" % int(time.time() * 1000 % 100000), 6001)
@@ -189,21 +213,7 @@ def main():
         keeper.close()
         plain.close()
 
-        def no_ready(key, value=None, timeout=10.0, since=0.0):
-            deadline = time.time() + timeout * SCALE
-            while time.time() < deadline:
-                pid, status = os.waitpid(m.proc, os.WNOHANG)
-                if pid:
-                    m.proc = None
-                    raise RuntimeError(os.waitstatus_to_exitcode(status))
-                time.sleep(0.02)
-            raise AssertionError("the daemon ran on a broken file")
-        m.wait_for = no_ready
-        try:
-            m.start()
-            raise AssertionError("started")
-        except RuntimeError as e:
-            ok(e.args[0] == 1, "a fresh start on a broken file exits 1")
+        ok(start_fails(m) == 1, "a fresh start on a broken file exits 1")
         ok("%s:3:19: user \"epmdd-no-such-user\" does not exist" % conf in log_of(m).splitlines()[-1],
            "and its last words name the file, line and column")
     finally:
@@ -252,6 +262,30 @@ def default_case():
            "OTP's rules, and k1 is still registered")
         write(path, "names none\n")
         ok(ctl(m, "reload").returncode == 0 and names_refused(m), "a fixed file reloads")
+
+        # A configuration that stops loading altogether (its owner's
+        # user removed: the file and the saved text both fail) makes
+        # the daemon fail to start, again and again: never OTP's rules.
+        user = "epmddtmp%d" % os.getpid()
+        subprocess.run(["useradd", "--system", "--no-create-home", "-s",
+                        "/usr/sbin/nologin", user], check=True)
+        write(path, "names none\nowner squat* user=%s\n" % user)
+        ok(ctl(m, "reload").returncode == 0, "a file naming user %s loads" % user)
+        subprocess.run(["userdel", user], check=True)
+        os.kill(m.proc, signal.SIGTERM)
+        m._exit_status()
+        m.pump()
+        ok(start_fails(m) == 1, "with the user gone, a restart exits 1")
+        ok("and what the previous process had does not load either" in log_of(m),
+           "saying that neither the file nor the saved configuration loads")
+        ok(start_fails(m) == 1, "and so does the next start (Restart=on-failure): "
+           "no start with OTP's rules")
+        subprocess.run(["useradd", "--system", "--no-create-home", "-s",
+                        "/usr/sbin/nologin", user], check=True)
+        m.start()
+        ok(names_refused(m) and keeper.alive() and lookup(m.port, "k1") == 6100,
+           "with the user back, the daemon starts with the file, k1 still registered")
+        subprocess.run(["userdel", user], check=True)
         keeper.close()
     finally:
         m.close()
