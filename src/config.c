@@ -126,8 +126,115 @@ resolve_group(void *arg, const char *name, uint32_t *ret)
 	return r;
 }
 
-const struct policy_resolver config_nss = { resolve_user, resolve_group,
-	NULL };
+/*
+ * The names one load resolves, each asked of NSS once however many
+ * rules give it: a file may name the same users thousands of times, and
+ * every lookup (LDAP, say) holds up the event loop.  Open addressing,
+ * at most half full.
+ */
+struct nss_cache_entry {
+	char *name; /* NULL: free */
+	bool group;
+	uint32_t id;
+};
+
+struct nss_cache {
+	struct nss_cache_entry *slots;
+	size_t cap; /* a power of two, or 0 */
+	size_t used;
+};
+
+static size_t
+cache_hash(const char *name, bool group)
+{
+	uint64_t h = group ? 0x9e3779b97f4a7c15ull : 0xcbf29ce484222325ull;
+
+	for (; *name != '\0'; name++)
+		h = (h ^ (uint8_t)*name) * 0x100000001b3ull;
+	return (size_t)(h ^ h >> 29);
+}
+
+static struct nss_cache_entry *
+cache_slot(struct nss_cache *c, const char *name, bool group)
+{
+	size_t i;
+
+	for (i = cache_hash(name, group) & (c->cap - 1);
+	     c->slots[i].name != NULL; i = (i + 1) & (c->cap - 1))
+		if (c->slots[i].group == group &&
+		    strcmp(c->slots[i].name, name) == 0)
+			break;
+	return &c->slots[i];
+}
+
+static int
+cache_grow(struct nss_cache *c)
+{
+	struct nss_cache bigger = { NULL, c->cap ? c->cap * 2 : 64, 0 };
+	size_t i;
+
+	bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
+	if (bigger.slots == NULL)
+		return -ENOMEM;
+	for (i = 0; i < c->cap; i++)
+		if (c->slots[i].name != NULL) {
+			*cache_slot(&bigger, c->slots[i].name,
+			    c->slots[i].group) = c->slots[i];
+			bigger.used++;
+		}
+	free(c->slots);
+	*c = bigger;
+	return 0;
+}
+
+static void
+cache_free(struct nss_cache *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->cap; i++)
+		free(c->slots[i].name);
+	free(c->slots);
+}
+
+static int
+cached(struct nss_cache *c, bool group, const char *name, uint32_t *ret)
+{
+	struct nss_cache_entry *e;
+	uint32_t id = 0;
+	int r;
+
+	if ((c->used + 1) * 2 > c->cap && (r = cache_grow(c)) < 0)
+		return r;
+	e = cache_slot(c, name, group);
+	if (e->name != NULL) {
+		*ret = e->id;
+		return 0;
+	}
+	r = group ? resolve_group(NULL, name, &id)
+		  : resolve_user(NULL, name, &id);
+	if (r < 0)
+		return r;
+	if ((e->name = strdup(name)) == NULL)
+		return -ENOMEM;
+	e->group = group;
+	e->id = id;
+	c->used++;
+	*ret = id;
+	return 0;
+}
+
+static int
+cached_user(void *arg, const char *name, uint32_t *ret)
+{
+	return cached(arg, false, name, ret);
+}
+
+static int
+cached_group(void *arg, const char *name, uint32_t *ret)
+{
+	return cached(arg, true, name, ret);
+}
 
 bool
 config_member(void *arg, uint32_t uid, uint32_t gid)
@@ -276,7 +383,7 @@ read_file(struct config *c, char **ret, size_t *ret_len)
 {
 	struct stat st;
 	size_t got = 0;
-	char *text;
+	char *text, *shrunk;
 	int fd, r;
 
 	*ret = NULL;
@@ -344,6 +451,9 @@ read_file(struct config *c, char **ret, size_t *ret_len)
 		}
 	}
 	close(fd);
+	/* Keep what the file holds, not the most it could. */
+	if ((shrunk = realloc(text, got + 1)) != NULL)
+		text = shrunk;
 	*ret = text;
 	*ret_len = got;
 	return 0;
@@ -357,12 +467,15 @@ static int
 build(struct config *c, const char *text, size_t len, const char *what,
     struct policy **ret)
 {
+	struct nss_cache cache = { NULL, 0, 0 };
+	struct policy_resolver names = { cached_user, cached_group, &cache };
 	struct policy_error pe;
 	struct policy *p = NULL;
 	int k, r;
 
 	if (text != NULL) {
-		r = policy_parse(text, len, &config_nss, &p, &pe);
+		r = policy_parse(text, len, &names, &p, &pe);
+		cache_free(&cache);
 		if (r == -ENOMEM)
 			return failed(c, r, "%s: out of memory", what);
 		if (r < 0 && pe.line == 0)

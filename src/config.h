@@ -66,6 +66,9 @@ int config_load(struct config *c, int64_t now);
 int config_load_text(struct config *c, const char *text, size_t len,
     int64_t now);
 
+/* Room for config_describe's line. */
+#define CONFIG_DESCRIBE_SIZE (PATH_MAX + 128)
+
 /*
  * One line on the policy in force, for logs and -check_config: where it
  * comes from and how many rules it has.
@@ -77,8 +80,5 @@ const struct policy *config_policy(const struct config *c);
 
 /* Group membership through NSS (getgrouplist), for ownership rules. */
 bool config_member(void *arg, uint32_t uid, uint32_t gid);
-
-/* NSS name resolution, as the parser wants it. */
-extern const struct policy_resolver config_nss;
 
 #endif

@@ -100,10 +100,15 @@ ids_text(const struct policy_owner *o, char *buf, size_t size)
 	size_t i, len = 0;
 
 	buf[0] = '\0';
-	for (i = 0; i < o->nids && len + 1 < size; i++) {
+	for (i = 0; i < o->nids; i++) {
+		size_t n;
+
 		policy_id_text(&o->ids[i], id, sizeof(id));
-		len += (size_t)snprintf(buf + len, size - len, "%s%s",
-		    i > 0 ? " " : "", id);
+		n = strlen(id) + (i > 0);
+		if (len + n >= size)
+			break; /* whole ids only */
+		snprintf(buf + len, size - len, "%s%s", i > 0 ? " " : "", id);
+		len += n;
 	}
 }
 
@@ -262,6 +267,9 @@ ctlpolicy_put_verdict(struct wbuf *w, const struct config *cfg,
 	if (name != NULL && name->kind != CTL_BYTES)
 		name = NULL;
 	local = address_is_local(&addr);
+	/* The daemon learns the owner of local peers' sockets only. */
+	if (!local)
+		uid = REGISTRY_UID_UNKNOWN;
 	policy_allows(p, (enum policy_kind)kind, &addr, local, &d);
 	if (kind == POLICY_REGISTER && name != NULL &&
 	    (o = policy_owner_of(p, name->p, name->len)) != NULL)

@@ -359,7 +359,7 @@ policy_in_force(struct daemon *d)
 static void
 start_policy(struct daemon *d, const struct adopt_summary *sum)
 {
-	char why[CONFIG_ERROR_SIZE], what[512];
+	char why[CONFIG_ERROR_SIZE], what[CONFIG_DESCRIBE_SIZE];
 	int64_t now = (int64_t)time(NULL);
 
 	if (config_load(&d->config, now) < 0) {
@@ -399,10 +399,12 @@ start_policy(struct daemon *d, const struct adopt_summary *sum)
 static int
 daemon_reload(struct daemon *d, const char *by, char *err, size_t errlen)
 {
-	char what[512], status[1024];
+	char what[CONFIG_DESCRIBE_SIZE], status[1024];
 	int r;
 
 	if (d->stopping || d->upgrading) {
+		log_notice("%s: not reloading, the daemon is %s", by,
+		    d->stopping ? "stopping" : "upgrading");
 		util_strlcpy(err, "the daemon is stopping or upgrading", errlen);
 		return -EBUSY;
 	}

@@ -1263,8 +1263,10 @@ static void
 policy_rule(const struct ctl_msg *m, char *state, size_t size)
 {
 	const struct ctl_field *rule = ctlproto_find(m, "rule");
-	char kind[16], origin[16], note[48], owners[CTL_MAX_VALUE + 1],
-	    shown[CODEC_MAX_NAME_BYTES * 4 + 1], line[CTL_MAX_VALUE * 6];
+	char kind[16], origin[16], note[48],
+	    owners[POLICY_MAX_IDS * (POLICY_MAX_ID_NAME + 8) + 1],
+	    shown[CODEC_MAX_NAME_BYTES * 4 + 1],
+	    line[sizeof(owners) + CTL_MAX_VALUE * 4 + 32];
 	uint64_t lineno = ctlproto_u64(m, "line", 0);
 	bool owner, first;
 	size_t i, len = 0;
@@ -1538,11 +1540,12 @@ test_policy(int argc, char **argv)
 			    rule, ids,
 			    (unsigned long long)ctlproto_u64(&m, "owner_line",
 				0),
-			    ctlproto_find(&m, "uid") == NULL
-				? ": the socket's owner is not known (a "
-				  "peer on another host; --uid says whose "
-				  "it is)"
-				: "");
+			    ctlproto_find(&m, "uid") != NULL ? ""
+			    : !ctlproto_u64(&m, "local", 0)
+				? ": the owner of a socket on another host "
+				  "is never known"
+				: ": the socket's owner is not known (--uid "
+				  "says whose it is)");
 		}
 	}
 	return allowed ? EXIT_OK : EXIT_FAIL;

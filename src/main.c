@@ -25,7 +25,7 @@ static int
 check_config(const struct options *o, const char *prog)
 {
 	struct config c;
-	char what[512];
+	char what[CONFIG_DESCRIBE_SIZE];
 	int r;
 
 	config_init(&c, o->config, o->allow);
