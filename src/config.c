@@ -93,13 +93,12 @@ gr_by_name(void *arg, char *buf, size_t size)
 }
 
 static int
-resolve_user(void *arg, const char *name, uint32_t *ret)
+resolve_user(const char *name, uint32_t *ret)
 {
 	struct pw_query q = { .name = name, .res = NULL };
 	char *buf = NULL;
 	int r;
 
-	(void)arg;
 	r = nss_call(pw_by_name, &q, &buf);
 	if (r == 0 && q.res == NULL)
 		r = -ENOENT;
@@ -110,13 +109,12 @@ resolve_user(void *arg, const char *name, uint32_t *ret)
 }
 
 static int
-resolve_group(void *arg, const char *name, uint32_t *ret)
+resolve_group(const char *name, uint32_t *ret)
 {
 	struct gr_query q = { .name = name, .res = NULL };
 	char *buf = NULL;
 	int r;
 
-	(void)arg;
 	r = nss_call(gr_by_name, &q, &buf);
 	if (r == 0 && q.res == NULL)
 		r = -ENOENT;
@@ -211,8 +209,7 @@ cached(struct nss_cache *c, bool group, const char *name, uint32_t *ret)
 		*ret = e->id;
 		return 0;
 	}
-	r = group ? resolve_group(NULL, name, &id)
-		  : resolve_user(NULL, name, &id);
+	r = group ? resolve_group(name, &id) : resolve_user(name, &id);
 	if (r < 0)
 		return r;
 	if ((e->name = strdup(name)) == NULL)

@@ -345,8 +345,6 @@ static void
 policy_in_force(struct daemon *d)
 {
 	d->dctx.policy = d->config.policy;
-	d->dctx.member = config_member;
-	d->dctx.member_arg = NULL;
 	save_policy(d);
 }
 
@@ -750,6 +748,7 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	registry_set_observer(d->reg, registry_event_cb, d);
 	d->dctx.reg = d->reg;
 	d->dctx.relaxed = o->relaxed;
+	d->dctx.member = config_member;
 	if (net_new(&d->loop, &d->dctx, &ncfg, &d->net) < 0)
 		fatalx("out of memory");
 

@@ -587,12 +587,26 @@ rule_cell(const struct ctl_msg *m, char *buf, size_t size)
 	return true;
 }
 
+/* JSON strings for the words of a bytes field ("a b c"). */
+static void
+json_words(const struct ctl_msg *m, const char *key, bool *first)
+{
+	char text[CTL_MAX_VALUE + 1], *tok, *save = NULL;
+
+	ctlproto_str(m, key, text, sizeof(text));
+	for (tok = strtok_r(text, " ", &save); tok != NULL;
+	     tok = strtok_r(NULL, " ", &save)) {
+		printf("%s", *first ? "" : ",");
+		json_str(stdout, tok);
+		*first = false;
+	}
+}
+
 /* ,"owner_rule":{...} or null. */
 static void
 json_owner_rule(const struct ctl_msg *m)
 {
 	const struct ctl_field *f = ctlproto_find(m, "owner_rule");
-	char ids[CTL_MAX_VALUE + 1], *tok, *save = NULL;
 	bool first = true;
 
 	if (f == NULL || f->kind != CTL_BYTES) {
@@ -603,13 +617,7 @@ json_owner_rule(const struct ctl_msg *m)
 	json_bytes(stdout, f->p, f->len);
 	printf(",\"line\":%llu,\"owners\":[",
 	    (unsigned long long)ctlproto_u64(m, "owner_rule_line", 0));
-	ctlproto_str(m, "owner_ids", ids, sizeof(ids));
-	for (tok = strtok_r(ids, " ", &save); tok != NULL;
-	     tok = strtok_r(NULL, " ", &save)) {
-		printf("%s", first ? "" : ",");
-		json_str(stdout, tok);
-		first = false;
-	}
+	json_words(m, "owner_ids", &first);
 	printf("],\"holder_allowed\":%s}",
 	    ctlproto_u64(m, "owner_allowed", 0) ? "true" : "false");
 }
@@ -1192,21 +1200,6 @@ origin_note(const char *origin, uint64_t line, char *buf, size_t size)
 		util_strlcpy(buf, "default: OTP's rule", size);
 }
 
-/* JSON strings for the words of a bytes field ("a b c"). */
-static void
-json_words(const struct ctl_msg *m, const char *key, bool *first)
-{
-	char text[CTL_MAX_VALUE + 1], *tok, *save = NULL;
-
-	ctlproto_str(m, key, text, sizeof(text));
-	for (tok = strtok_r(text, " ", &save); tok != NULL;
-	     tok = strtok_r(NULL, " ", &save)) {
-		printf("%s", *first ? "" : ",");
-		json_str(stdout, tok);
-		*first = false;
-	}
-}
-
 static void
 policy_head(const struct ctl_msg *m)
 {
@@ -1440,8 +1433,6 @@ test_policy(int argc, char **argv)
 	ctlproto_str(&m, "access_origin", origin, sizeof(origin));
 	f = ctlproto_find(&m, "owner_rule");
 	if (G.json) {
-		size_t i;
-
 		printf("{\"allowed\":%s,\"kind\":\"%s\",\"address\":",
 		    allowed ? "true" : "false", kind);
 		json_str(stdout, addr);
@@ -1478,7 +1469,7 @@ test_policy(int argc, char **argv)
 		if (f == NULL)
 			printf("null");
 		else {
-			char *tok, *save = NULL;
+			bool first = true;
 
 			printf("{\"pattern\":");
 			json_bytes(stdout, f->p, f->len);
@@ -1487,13 +1478,7 @@ test_policy(int argc, char **argv)
 				0),
 			    ctlproto_u64(&m, "owner_allowed", 0) ? "true"
 								  : "false");
-			ctlproto_str(&m, "owner_ids", ids, sizeof(ids));
-			i = 0;
-			for (tok = strtok_r(ids, " ", &save); tok != NULL;
-			     tok = strtok_r(NULL, " ", &save), i++) {
-				printf("%s", i ? "," : "");
-				json_str(stdout, tok);
-			}
+			json_words(&m, "owner_ids", &first);
 			printf("]}");
 		}
 		printf("}\n");
