@@ -241,6 +241,7 @@ install: $(EPMDD) $(EPMDCTL) build/epmdd.service build/cluster-policy.conf
 		contrib/systemd/loopback-only.conf \
 		contrib/systemd/cluster-address.conf \
 		contrib/systemd/cluster-firewall.conf \
+		contrib/systemd/rabbitmq-no-epmd.conf \
 		build/cluster-policy.conf $(DESTDIR)$(DOCDIR)/systemd/
 	install -m 644 contrib/epmdd.conf.example \
 		$(DESTDIR)$(DOCDIR)/epmdd.conf.example
@@ -258,6 +259,7 @@ uninstall:
 		$(DESTDIR)$(DOCDIR)/systemd/loopback-only.conf \
 		$(DESTDIR)$(DOCDIR)/systemd/cluster-address.conf \
 		$(DESTDIR)$(DOCDIR)/systemd/cluster-firewall.conf \
+		$(DESTDIR)$(DOCDIR)/systemd/rabbitmq-no-epmd.conf \
 		$(DESTDIR)$(DOCDIR)/systemd/cluster-policy.conf \
 		$(DESTDIR)$(DOCDIR)/epmdd.conf.example
 

@@ -72,6 +72,7 @@ struct daemon {
 	uv_timer_t watchdog;
 	bool status_dirty;
 	bool stopping;
+	bool stop_requested;	/* by KILL_REQ or epmdctl shutdown */
 	bool upgrading;
 	bool owner_early;	/* journal or store: note owners at once */
 	int64_t started;
@@ -428,16 +429,23 @@ ctl_reload_cb(void *arg, char *err, size_t errlen)
 	return daemon_reload(arg, "epmdctl reload", err, errlen);
 }
 
+/* A stop asked for by a client, not by a signal: see daemon_run's end. */
 static void
 kill_cb(void *arg)
 {
-	daemon_stop(arg, "got KILL_REQ");
+	struct daemon *d = arg;
+
+	d->stop_requested = true;
+	daemon_stop(d, "got KILL_REQ");
 }
 
 static void
 ctl_shutdown_cb(void *arg)
 {
-	daemon_stop(arg, "epmdctl shutdown");
+	struct daemon *d = arg;
+
+	d->stop_requested = true;
+	daemon_stop(d, "epmdctl shutdown");
 }
 
 static void
@@ -812,5 +820,12 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	r = uv_loop_close(&d->loop);
 	assert(r == 0);
 	log_notice("stopped");
-	return r == 0 ? 0 : 1;
+	if (r != 0)
+		return 1;
+	/* Under a service manager, a stop that a client asked for is told
+	 * apart from SIGTERM, which Restart=always answers with a restart
+	 * that keeps the registrations (man/epmdd.8, SYSTEMD). */
+	return d->stop_requested && sysd_notify_available()
+	    ? DAEMON_EXIT_REQUESTED
+	    : 0;
 }

@@ -18,6 +18,14 @@
 #define DAEMON_DRAIN_TIMEOUT 2000
 
 /*
+ * The exit status of a stop asked for by KILL_REQ or `epmdctl shutdown`
+ * while a service manager watches (NOTIFY_SOCKET): epmdd.service lists
+ * it in SuccessExitStatus= and RestartPreventExitStatus=, so that such a
+ * stop ends the service while a SIGTERM from anyone else is restarted.
+ */
+#define DAEMON_EXIT_REQUESTED 10
+
+/*
  * Run the daemon with options o until it is stopped; argv is kept for
  * an in-place upgrade.  Returns the exit status; start-up failures
  * exit(1) from here.
