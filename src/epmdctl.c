@@ -96,7 +96,8 @@ utf8_seq(const uint8_t *p, size_t left)
 /*
  * A JSON string.  Bytes that are not UTF-8 (a refused name in watch)
  * are written as the code point of the same value, so the document
- * stays valid.
+ * stays valid.  Control characters, C1 (U+0080 to U+009F, which some
+ * terminals obey) included, are escaped as \uXXXX.
  */
 static void
 json_bytes(FILE *f, const uint8_t *p, size_t len)
@@ -121,7 +122,10 @@ json_bytes(FILE *f, const uint8_t *p, size_t len)
 				i++;
 				continue;
 			}
-			fwrite(p + i, 1, n, f);
+			if (n == 2 && c == 0xc2 && p[i + 1] < 0xa0)
+				fprintf(f, "\\u%04x", p[i + 1]);
+			else
+				fwrite(p + i, 1, n, f);
 			i += n;
 			continue;
 		} else
