@@ -186,6 +186,9 @@ policy_is_configured(const struct policy *p)
 
 /* ---------------------------------------------------------- parsing */
 
+/* A quoted token: POLICY_MAX_QUOTE bytes, each escaped, and "...". */
+#define QUOTE_SIZE (4 * POLICY_MAX_QUOTE + 4)
+
 struct parser {
 	struct policy *p;
 	const struct policy_resolver *names;
@@ -222,11 +225,18 @@ fail(struct parser *ps, unsigned col, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* A token for a message: escaped, and cut if long. */
+/*
+ * A token for a message: at most POLICY_MAX_QUOTE bytes of it, escaped,
+ * and "..." when it was longer.  Never more, whatever the file holds.
+ */
 static const char *
 shown(const struct token *t, char *buf, size_t size)
 {
-	util_escape(buf, size, (const uint8_t *)t->p, t->len);
+	size_t n = t->len < POLICY_MAX_QUOTE ? t->len : POLICY_MAX_QUOTE;
+
+	util_escape(buf, size, (const uint8_t *)t->p, n);
+	if (n < t->len && strlen(buf) + 4 <= size)
+		strcat(buf, "...");
 	return buf;
 }
 
@@ -301,7 +311,7 @@ load64(const uint8_t *p)
 static int
 parse_entry(struct parser *ps, const struct token *t, struct policy_entry *e)
 {
-	char addr[INET6_ADDRSTRLEN + 1], tb[64];
+	char addr[INET6_ADDRSTRLEN + 1], tb[QUOTE_SIZE];
 	const char *slash = memchr(t->p, '/', t->len);
 	size_t alen = slash != NULL ? (size_t)(slash - t->p) : t->len;
 	unsigned long long bits;
@@ -372,7 +382,7 @@ add_entry(struct parser *ps, struct policy_access *a, const struct token *t,
     const struct policy_entry *e)
 {
 	struct policy_entry *ne;
-	char tb[64];
+	char tb[QUOTE_SIZE];
 	size_t i;
 
 	for (i = 0; i < a->n; i++)
@@ -478,7 +488,7 @@ parse_pattern(struct parser *ps, const struct token *t,
     struct policy_owner *o)
 {
 	const char *star = memchr(t->p, '*', t->len);
-	char tb[64];
+	char tb[QUOTE_SIZE];
 	ssize_t chars;
 
 	o->plen = t->len;
@@ -515,7 +525,7 @@ parse_pattern(struct parser *ps, const struct token *t,
 static int
 parse_id(struct parser *ps, const struct token *t, struct policy_id *id)
 {
-	char name[POLICY_MAX_ID_NAME + 1], tb[64];
+	char name[POLICY_MAX_ID_NAME + 1], tb[QUOTE_SIZE];
 	size_t skip, nlen;
 	unsigned long long v;
 	policy_resolve_fn *fn;
@@ -580,7 +590,7 @@ parse_owner(struct parser *ps, const struct token *kt)
 	struct policy_owner o, *no;
 	struct policy_id *nid;
 	struct token t;
-	char tb[64];
+	char tb[QUOTE_SIZE];
 	size_t i, k;
 	int r;
 
@@ -653,7 +663,7 @@ static int
 parse_line(struct parser *ps)
 {
 	struct token t;
-	char word[16], tb[64];
+	char word[16], tb[QUOTE_SIZE];
 	int kind;
 
 	if (!next_token(ps, &t))
@@ -749,7 +759,7 @@ policy_set_access(struct policy *p, enum policy_kind kind, const char *rules,
 	return parse_access(&ps, kind, &kt);
 }
 
-/* ---------------------------------------------------------- matching */
+
 
 static bool
 entry_matches(const struct policy_entry *e, const struct registry_addr *a,

@@ -31,6 +31,12 @@
 #define POLICY_MAX_OWNERS 4096	   /* ownership rules */
 #define POLICY_MAX_IDS 32	   /* users and groups in one rule */
 #define POLICY_MAX_ID_NAME 255	   /* a user or group name, bytes */
+/*
+ * Bytes of the file's text an error message quotes, escaped: a file
+ * that is not a configuration (-config /etc/shadow) must not show its
+ * content to control clients through the error.
+ */
+#define POLICY_MAX_QUOTE 32
 /* Longest text of one entry ("ffff:...:ffff/128") or id ("group=..."). */
 #define POLICY_ENTRY_TEXT 48
 

@@ -484,6 +484,60 @@ START_TEST(t_errors)
 }
 END_TEST
 
+/*
+ * -config pointed at a file that is not a configuration (/etc/shadow):
+ * the error quotes at most POLICY_MAX_QUOTE bytes of it, escaped.
+ */
+START_TEST(t_error_quotes)
+{
+	static const char secret[] = "root:$6$Zx9QWk2LmN8pR4tS$Qf7Hk2Jd9sLm3N"
+				     "p5Rt8Vw1Xy4Za6Bc0De2Fg4Hi6Jk8Lm0No2Pq4"
+				     "Rs6Tu8Vw0Xy2Za4Bc6De8Fg0Hi2Jk4Lm6No8P:"
+				     "19000:0:99999:7:::";
+	static const char *const frames[][2] = { { "", "\n" },
+		{ "owner *", " user=1\n" }, { "names ", "\n" },
+		{ "owner rabbit user=", "\n" }, { "owner rabbit ", "\n" } };
+	struct policy_error err;
+	struct policy *p;
+	char text[512], run[POLICY_MAX_QUOTE + 2];
+	size_t i, k;
+
+	/* No run of the secret one byte longer than the quote may be. */
+	run[POLICY_MAX_QUOTE + 1] = '\0';
+	for (i = 0; i < ARRAY_SIZE(frames); i++) {
+		p = NULL;
+		snprintf(text, sizeof(text), "%s%s%s", frames[i][0], secret,
+		    frames[i][1]);
+		ck_assert_int_eq(policy_parse(text, strlen(text), &names, &p,
+				     &err),
+		    -EINVAL);
+		/* The token's first bytes, then "...", nothing more. */
+		ck_assert_msg(strstr(err.message, "\"root:$6$") != NULL ||
+			strstr(err.message, "\"*root:$6$") != NULL,
+		    "frame %zu: %s", i, err.message);
+		ck_assert_msg(strstr(err.message, "...\"") != NULL, "%s",
+		    err.message);
+		for (k = 0; k + POLICY_MAX_QUOTE + 1 < sizeof(secret); k++) {
+			memcpy(run, secret + k, POLICY_MAX_QUOTE + 1);
+			ck_assert_msg(strstr(err.message, run) == NULL,
+			    "frame %zu quotes more than %d bytes: %s", i,
+			    POLICY_MAX_QUOTE, err.message);
+		}
+	}
+	/* Escaped bytes: at most POLICY_MAX_QUOTE of them, each \xNN. */
+	memset(text, 0, sizeof(text));
+	memcpy(text, "owner ", 6);
+	memset(text + 6, 0x80, 100);
+	memcpy(text + 106, " user=1\n", 8);
+	ck_assert_int_eq(policy_parse(text, strlen(text), &names, &p, &err),
+	    -EINVAL);
+	ck_assert_msg(strlen(err.message) < sizeof(err.message) - 1, "%s",
+	    err.message);
+	ck_assert_msg(strstr(err.message, "\\x80...") != NULL, "%s",
+	    err.message);
+}
+END_TEST
+
 /* POLICY_MAX_ENTRIES, POLICY_MAX_OWNERS and POLICY_MAX_IDS: at and past. */
 START_TEST(t_limits)
 {
@@ -576,6 +630,7 @@ policy_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_test(tc, t_errors);
+	tcase_add_test(tc, t_error_quotes);
 	tcase_add_test(tc, t_limits);
 	tcase_add_test(tc, t_no_resolver);
 	suite_add_tcase(s, tc);
