@@ -4,7 +4,9 @@
  * policy: the configuration grammar (see epmdd.conf(5)) and the two
  * questions the daemon asks of it.  The text is read a line at a time
  * and a token at a time, every length checked against the limits in
- * policy.h; an error names the line and column where it is.
+ * policy.h; an error names the line and column where it is, and quotes
+ * little of the text.  A pattern may not hold a character that looks
+ * like a space or like nothing.
  *
  *   KIND RULE...          KIND: register lookup names dump admin
  *                         RULE: any | none | local | ADDR[/BITS] ...
@@ -490,6 +492,8 @@ parse_pattern(struct parser *ps, const struct token *t,
 	const char *star = memchr(t->p, '*', t->len);
 	char tb[QUOTE_SIZE];
 	ssize_t chars;
+	uint32_t cp;
+	long hidden;
 
 	o->plen = t->len;
 	if (star != NULL) {
@@ -508,6 +512,12 @@ parse_pattern(struct parser *ps, const struct token *t,
 	if (chars < 0)
 		return fail(ps, t->col, "\"%s\" is not UTF-8",
 		    shown(t, tb, sizeof(tb)));
+	hidden = policy_find_hidden((const uint8_t *)t->p, o->plen, &cp);
+	if (hidden >= 0)
+		return fail(ps, t->col + (unsigned)hidden,
+		    "\"%s\" holds U+%04X, a control, an invisible character "
+		    "or a space that is not ASCII",
+		    shown(t, tb, sizeof(tb)), (unsigned)cp);
 	if (o->plen > CODEC_MAX_NAME_BYTES || chars > CODEC_MAX_NAME_CHARS)
 		return fail(ps, t->col,
 		    "\"%s\" is longer than a node name can be (%d "
@@ -759,7 +769,49 @@ policy_set_access(struct policy *p, enum policy_kind kind, const char *rules,
 	return parse_access(&ps, kind, &kt);
 }
 
+/* ------------------------------------------------- hidden characters */
 
+bool
+policy_char_hidden(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0xa0) || cp == 0xad ||
+	    cp == 0x1680 || cp == 0x180e || (cp >= 0x2000 && cp <= 0x200f) ||
+	    (cp >= 0x2028 && cp <= 0x202f) || (cp >= 0x205f && cp <= 0x206f) ||
+	    cp == 0x3000 || cp == 0xfeff;
+}
+
+long
+policy_find_hidden(const uint8_t *p, size_t len, uint32_t *ret_cp)
+{
+	size_t i = 0, n, k;
+	uint32_t cp;
+
+	while (i < len) {
+		if (p[i] < 0x80)
+			n = 1;
+		else if ((p[i] & 0xe0) == 0xc0)
+			n = 2;
+		else if ((p[i] & 0xf0) == 0xe0)
+			n = 3;
+		else if ((p[i] & 0xf8) == 0xf0)
+			n = 4;
+		else
+			return -1;
+		if (n > len - i || codec_utf8_count(p + i, n) != 1)
+			return -1;
+		cp = n == 1 ? p[i] : (uint32_t)p[i] & (0x7fu >> n);
+		for (k = 1; k < n; k++)
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		if (policy_char_hidden(cp)) {
+			*ret_cp = cp;
+			return (long)i;
+		}
+		i += n;
+	}
+	return -1;
+}
+
+/* ---------------------------------------------------------- matching */
 
 static bool
 entry_matches(const struct policy_entry *e, const struct registry_addr *a,

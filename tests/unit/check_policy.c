@@ -485,6 +485,61 @@ START_TEST(t_errors)
 END_TEST
 
 /*
+ * A pattern with a character that looks like a space or like nothing
+ * would own another name than the one it seems to: refused, with the
+ * column of that character.
+ */
+START_TEST(t_hidden_chars)
+{
+	static const struct {
+		const char *seq;
+		const char *cp;
+	} hidden[] = {
+		{ "\x01", "U+0001" }, { "\x1f", "U+001F" }, { "\x7f", "U+007F" },
+		{ "\xc2\x80", "U+0080" }, { "\xc2\x9b", "U+009B" },
+		{ "\xc2\xa0", "U+00A0" }, { "\xc2\xad", "U+00AD" },
+		{ "\xe1\x9a\x80", "U+1680" }, { "\xe2\x80\x80", "U+2000" },
+		{ "\xe2\x80\x8b", "U+200B" }, { "\xe2\x80\x8f", "U+200F" },
+		{ "\xe2\x80\xa8", "U+2028" }, { "\xe2\x80\xaf", "U+202F" },
+		{ "\xe2\x81\x9f", "U+205F" }, { "\xe2\x81\xaf", "U+206F" },
+		{ "\xe3\x80\x80", "U+3000" }, { "\xef\xbb\xbf", "U+FEFF" },
+	};
+	char line[128];
+	struct policy *p;
+	size_t i;
+	uint32_t cp;
+
+	for (i = 0; i < ARRAY_SIZE(hidden); i++) {
+		/* After the name, inside it, and before a '*'. */
+		snprintf(line, sizeof(line), "owner rabbit%s user=alice\n",
+		    hidden[i].seq);
+		FAILS(line, 1, 13, hidden[i].cp);
+		snprintf(line, sizeof(line), "owner ra%sbbit user=alice\n",
+		    hidden[i].seq);
+		FAILS(line, 1, 9, hidden[i].cp);
+		snprintf(line, sizeof(line), "\nowner rabbit%s* user=alice\n",
+		    hidden[i].seq);
+		FAILS(line, 2, 13, "an invisible character");
+	}
+	/* The neighbours of each range are names like any other. */
+	p = parse_ok("owner a\xc2\xa1 user=alice\n"
+		     "owner b\xe1\x9a\x81 user=alice\n"
+		     "owner c\xe2\x80\x90 user=alice\n"
+		     "owner d\xe2\x80\xb0 user=alice\n"
+		     "owner e\xe2\x81\xb0 user=alice\n"
+		     "owner f\xe3\x80\x81 user=alice\n"
+		     "owner g\xef\xbb\xbe~ user=alice\n"
+		     "owner caf\xc3\xa9* user=alice\n");
+	ck_assert_uint_eq(p->nowners, 8);
+	policy_free(p);
+	ck_assert_int_eq(policy_find_hidden((const uint8_t *)"abc", 3, &cp), -1);
+	ck_assert_int_eq(policy_find_hidden((const uint8_t *)"ab\xe2\x80\x8b",
+			     5, &cp), 2);
+	ck_assert_uint_eq(cp, 0x200b);
+}
+END_TEST
+
+/*
  * -config pointed at a file that is not a configuration (/etc/shadow):
  * the error quotes at most POLICY_MAX_QUOTE bytes of it, escaped.
  */
@@ -630,6 +685,7 @@ policy_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_test(tc, t_errors);
+	tcase_add_test(tc, t_hidden_chars);
 	tcase_add_test(tc, t_error_quotes);
 	tcase_add_test(tc, t_limits);
 	tcase_add_test(tc, t_no_resolver);
