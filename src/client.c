@@ -4,7 +4,8 @@
  * client: the epmd command-line client (epmd_cli.c), byte for byte in
  * its output: "epmd: up and running on port P with data:", "Killed",
  * "STOPPED"/"NOEXIST" and the error lines, on the same streams and with
- * the same exit statuses.  Blocking sockets, no libuv.
+ * the same exit statuses, and all of stdout in one write as OTP's
+ * buffered stdio gives it.  Blocking sockets, no libuv.
  */
 #include "client.h"
 
@@ -15,6 +16,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -175,19 +177,19 @@ read_fill(int fd, uint8_t *p, size_t n, long long deadline)
 	return (ssize_t)got;
 }
 
-/* Copy the rest of the reply to stdout until the server closes. */
+/* Copy the rest of the reply to out until the server closes. */
 static void
-copy_to_stdout(int fd, long long deadline)
+copy_reply(FILE *out, int fd, long long deadline)
 {
 	uint8_t buf[4096];
 	ssize_t n;
 
 	while ((n = read_some(fd, buf, sizeof(buf), deadline)) > 0)
-		fwrite(buf, 1, (size_t)n, stdout);
+		fwrite(buf, 1, (size_t)n, out);
 }
 
 static int
-call_list(const struct options *o, uint8_t tag, int silent)
+call_list(FILE *out, const struct options *o, uint8_t tag, int silent)
 {
 	uint8_t req[3], hdr[4];
 	struct wbuf w;
@@ -204,22 +206,21 @@ call_list(const struct options *o, uint8_t tag, int silent)
 	codec_put_simple_req(&w, tag);
 	if (write_all(fd, req, w.len) < 0) {
 		if (!silent)
-			printf("epmd: Can't write to epmd\n");
+			fprintf(out, "epmd: Can't write to epmd\n");
 		close(fd);
 		return 1;
 	}
 	if (read_fill(fd, hdr, 4, deadline) != 4) {
 		if (!silent)
-			printf("epmd: no response from local epmd\n");
+			fprintf(out, "epmd: no response from local epmd\n");
 		close(fd);
 		return 1;
 	}
 	if (!silent) {
-		printf("epmd: up and running on port %u with data:\n",
+		fprintf(out, "epmd: up and running on port %u with data:\n",
 		    (unsigned)hdr[0] << 24 | (unsigned)hdr[1] << 16 |
 			(unsigned)hdr[2] << 8 | hdr[3]);
-		fflush(stdout);
-		copy_to_stdout(fd, deadline);
+		copy_reply(out, fd, deadline);
 	}
 	close(fd);
 	return 0;
@@ -231,7 +232,7 @@ call_list(const struct options *o, uint8_t tag, int silent)
  * the failures.
  */
 static int
-call_fixed(const struct options *o, const uint8_t *req, size_t len,
+call_fixed(FILE *out, const struct options *o, const uint8_t *req, size_t len,
     uint8_t *ans, size_t want)
 {
 	ssize_t n;
@@ -243,89 +244,108 @@ call_fixed(const struct options *o, const uint8_t *req, size_t len,
 		return -1;
 	}
 	if (write_all(fd, req, len) < 0) {
-		printf("epmd: Can't write to epmd\n");
+		fprintf(out, "epmd: Can't write to epmd\n");
 		close(fd);
 		return -1;
 	}
 	n = read_fill(fd, ans, want, deadline_in(CLIENT_TIMEOUT * 1000));
 	close(fd);
 	if (n < 0) {
-		printf("epmd: failed to read answer from local epmd\n");
+		fprintf(out, "epmd: failed to read answer from local epmd\n");
 		return -1;
 	}
 	if ((size_t)n != want) {
 		/* OTP prints what it got, which is always nothing here. */
-		printf("epmd: local epmd responded with <>\n");
+		fprintf(out, "epmd: local epmd responded with <>\n");
 		return -1;
 	}
 	return (int)n;
 }
 
 static int
-do_kill(const struct options *o)
+do_kill(FILE *out, const struct options *o)
 {
 	uint8_t req[3], ans[2];
 	struct wbuf w;
 
 	wbuf_init(&w, req, sizeof(req));
 	codec_put_simple_req(&w, CODEC_KILL_REQ);
-	if (call_fixed(o, req, w.len, ans, 2) < 0)
+	if (call_fixed(out, o, req, w.len, ans, 2) < 0)
 		return 1;
 	if (ans[0] == 'O' && ans[1] == 'K') {
-		printf("Killed\n");
+		fprintf(out, "Killed\n");
 		return 0;
 	}
-	printf("Killing not allowed - living nodes in database.\n");
+	fprintf(out, "Killing not allowed - living nodes in database.\n");
 	return 1;
 }
 
 static int
-do_stop(const struct options *o)
+do_stop(FILE *out, const struct options *o)
 {
 	uint8_t req[3 + CODEC_CLIENT_MAX_NAME], ans[7];
 	size_t nlen = strlen(o->stop_name);
 	struct wbuf w;
 
 	if (nlen > CODEC_CLIENT_MAX_NAME) {
-		printf("epmd: Name too long!");
+		fprintf(out, "epmd: Name too long!");
 		return 1;
 	}
 	wbuf_init(&w, req, sizeof(req));
 	if (codec_put_stop_req(&w, (const uint8_t *)o->stop_name, nlen) < 0) {
-		printf("epmd: Name too long!");
+		fprintf(out, "epmd: Name too long!");
 		return 1;
 	}
-	if (call_fixed(o, req, w.len, ans, 7) < 0)
+	if (call_fixed(out, o, req, w.len, ans, 7) < 0)
 		return 1;
-	printf("%.7s\n", (const char *)ans);
+	fprintf(out, "%.7s\n", (const char *)ans);
 	return 0;
 }
 
+/*
+ * The whole of a command's standard output goes out in one write(2), as
+ * OTP's client does (its stdout is fully buffered and flushed at exit):
+ * a reader that takes the first chunk of a pipe, as OTP's own test of
+ * "epmd -names" does, must see the names along with the header.
+ */
 int
 client_run(const struct options *o)
 {
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
 	int r = 1;
 
+	fflush(stdout);
+	out = open_memstream(&text, &len);
+	if (out == NULL)
+		out = stdout;
 	switch (o->mode) {
 	case OPTIONS_NAMES:
-		r = call_list(o, CODEC_NAMES_REQ, 0);
+		r = call_list(out, o, CODEC_NAMES_REQ, 0);
 		break;
 	case OPTIONS_DUMP:
-		r = call_list(o, CODEC_DUMP_REQ, 0);
+		r = call_list(out, o, CODEC_DUMP_REQ, 0);
 		break;
 	case OPTIONS_STARTED:
-		r = call_list(o, CODEC_NAMES_REQ, 1);
+		r = call_list(out, o, CODEC_NAMES_REQ, 1);
 		break;
 	case OPTIONS_KILL:
-		r = do_kill(o);
+		r = do_kill(out, o);
 		break;
 	case OPTIONS_STOP:
-		r = do_stop(o);
+		r = do_stop(out, o);
 		break;
 	default:
 		break;
 	}
-	fflush(stdout);
+	if (out == stdout) {
+		fflush(stdout);
+		return r;
+	}
+	if (fclose(out) == 0 && len > 0)
+		(void)write_all(STDOUT_FILENO, (const uint8_t *)text, len);
+	free(text);
 	return r;
 }
 

@@ -121,6 +121,7 @@ enum codec_alive2_fault
 codec_check_alive2(const struct codec_alive2 *a)
 {
 	ssize_t chars;
+	size_t i;
 
 	if (a->nlen > CODEC_MAX_NAME_BYTES)
 		return CODEC_ALIVE2_NAME_TOO_LONG;
@@ -129,6 +130,9 @@ codec_check_alive2(const struct codec_alive2 *a)
 		return CODEC_ALIVE2_NAME_ENCODING;
 	if (chars > CODEC_MAX_NAME_CHARS)
 		return CODEC_ALIVE2_NAME_TOO_LONG;
+	for (i = 0; i < a->nlen; i++)
+		if (a->name[i] < 0x20 || a->name[i] == 0x7f)
+			return CODEC_ALIVE2_NAME_CONTROL;
 	if (a->elen > CODEC_MAX_EXTRA)
 		return CODEC_ALIVE2_EXTRA_TOO_LONG;
 	return CODEC_ALIVE2_OK;

@@ -108,10 +108,16 @@ enum codec_alive2_fault {
 	CODEC_ALIVE2_OK = 0,
 	CODEC_ALIVE2_NAME_TOO_LONG,
 	CODEC_ALIVE2_NAME_ENCODING,
+	CODEC_ALIVE2_NAME_CONTROL,
 	CODEC_ALIVE2_EXTRA_TOO_LONG,
 };
 
-/* Check a decoded ALIVE2 against the name and extra limits, OTP's order. */
+/*
+ * Check a decoded ALIVE2 against the name and extra limits, OTP's order.
+ * One check is epmdd's own, after OTP's encoding check: a name holding a
+ * control character (C0 or DEL; NUL is already malformed) is refused, as
+ * it would forge lines in NAMES replies and no Erlang node has one.
+ */
 enum codec_alive2_fault codec_check_alive2(const struct codec_alive2 *a);
 
 /*

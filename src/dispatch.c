@@ -4,7 +4,8 @@
  * dispatch: OTP 25 epmd's request handling (epmd_srv.c do_request),
  * with the deviations PROTOCOL.md lists under "Our decisions": a failed
  * ALIVE2 is closed after its reply, STOP of an unknown name answers
- * NOEXIST alone, and a duplicate whose holder has gone is replaced.
+ * NOEXIST alone, a duplicate whose holder has gone is replaced, and a
+ * name holding a control character gets the error reply.
  * Every request of a known kind first passes the access policy, whose
  * default is epmd's local-peer check (and refuses as it does: a close,
  * no reply); a registration of an owned name then needs its owner.
@@ -25,6 +26,7 @@ static const char *const refusal_names[DISPATCH_REFUSAL_COUNT] = {
 	[DISPATCH_DUPLICATE] = "duplicate_name",
 	[DISPATCH_NAME_TOO_LONG] = "name_too_long",
 	[DISPATCH_NAME_ENCODING] = "name_encoding",
+	[DISPATCH_NAME_CONTROL] = "name_control",
 	[DISPATCH_EXTRA_TOO_LONG] = "extra_too_long",
 	[DISPATCH_NOT_RELAXED] = "not_relaxed",
 	[DISPATCH_KILL_REFUSED] = "kill_refused",
@@ -261,6 +263,10 @@ do_alive2(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 	case CODEC_ALIVE2_NAME_ENCODING:
 		alive2_error(ctx, ret, out, a.hv, DISPATCH_NAME_ENCODING,
 		    "invalid node name encoding");
+		return;
+	case CODEC_ALIVE2_NAME_CONTROL:
+		alive2_error(ctx, ret, out, a.hv, DISPATCH_NAME_CONTROL,
+		    "control character in node name");
 		return;
 	case CODEC_ALIVE2_EXTRA_TOO_LONG:
 		alive2_error(ctx, ret, out, a.hv, DISPATCH_EXTRA_TOO_LONG,

@@ -43,6 +43,7 @@ enum dispatch_refusal {
 	DISPATCH_DUPLICATE,	  /* error reply: name in use */
 	DISPATCH_NAME_TOO_LONG,	  /* error reply */
 	DISPATCH_NAME_ENCODING,	  /* error reply: not UTF-8 */
+	DISPATCH_NAME_CONTROL,	  /* error reply: C0 or DEL in the name */
 	DISPATCH_EXTRA_TOO_LONG,  /* error reply */
 	DISPATCH_NOT_RELAXED,	  /* closed: STOP without relaxed check */
 	DISPATCH_KILL_REFUSED,	  /* "NO": live nodes, not relaxed */

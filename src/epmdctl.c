@@ -96,12 +96,15 @@ utf8_seq(const uint8_t *p, size_t left)
 /*
  * A JSON string.  Bytes that are not UTF-8 (a refused name in watch)
  * are written as the code point of the same value, so the document
- * stays valid.
+ * stays valid.  Control characters, C1 (U+0080 to U+009F, which some
+ * terminals obey) included, and the other characters that look like a
+ * space or like nothing (policy_char_hidden) are escaped as \uXXXX.
  */
 static void
 json_bytes(FILE *f, const uint8_t *p, size_t len)
 {
 	size_t i = 0, n;
+	uint32_t cp;
 
 	fputc('"', f);
 	while (i < len) {
@@ -121,7 +124,10 @@ json_bytes(FILE *f, const uint8_t *p, size_t len)
 				i++;
 				continue;
 			}
-			fwrite(p + i, 1, n, f);
+			if (policy_find_hidden(p + i, n, &cp) == 0)
+				fprintf(f, "\\u%04x", (unsigned)cp);
+			else
+				fwrite(p + i, 1, n, f);
 			i += n;
 			continue;
 		} else
@@ -132,20 +138,18 @@ json_bytes(FILE *f, const uint8_t *p, size_t len)
 }
 
 /*
- * A name for a terminal: as it is when it is UTF-8 without control
- * characters (C0, DEL, C1), else escaped (\xNN).  Registered names are
- * UTF-8, but control characters in them must not reach a terminal.
+ * A name or pattern for a terminal: as it is when it is UTF-8 without
+ * control characters (C0, DEL, C1) or characters that look like a space
+ * or like nothing (policy_char_hidden), else escaped (\xNN).  Those
+ * must not reach a terminal, nor pass for a space or for nothing.
  */
 static void
 safe_text(const uint8_t *p, size_t len, char *buf, size_t size)
 {
-	size_t i;
-	bool plain = len < size && codec_utf8_count(p, len) >= 0;
+	uint32_t cp;
+	bool plain = len < size && codec_utf8_count(p, len) >= 0 &&
+	    policy_find_hidden(p, len, &cp) < 0;
 
-	for (i = 0; plain && i < len; i++)
-		if (p[i] < 0x20 || p[i] == 0x7f ||
-		    (p[i] == 0xc2 && i + 1 < len && p[i + 1] < 0xa0))
-			plain = false;
 	if (plain) {
 		memcpy(buf, p, len);
 		buf[len] = '\0';

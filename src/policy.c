@@ -4,7 +4,9 @@
  * policy: the configuration grammar (see epmdd.conf(5)) and the two
  * questions the daemon asks of it.  The text is read a line at a time
  * and a token at a time, every length checked against the limits in
- * policy.h; an error names the line and column where it is.
+ * policy.h; an error names the line and column where it is, and quotes
+ * little of the text.  A pattern may not hold a character that looks
+ * like a space or like nothing.
  *
  *   KIND RULE...          KIND: register lookup names dump admin
  *                         RULE: any | none | local | ADDR[/BITS] ...
@@ -186,6 +188,9 @@ policy_is_configured(const struct policy *p)
 
 /* ---------------------------------------------------------- parsing */
 
+/* A quoted token: POLICY_MAX_QUOTE bytes, each escaped, and "...". */
+#define QUOTE_SIZE (4 * POLICY_MAX_QUOTE + 4)
+
 struct parser {
 	struct policy *p;
 	const struct policy_resolver *names;
@@ -222,11 +227,18 @@ fail(struct parser *ps, unsigned col, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* A token for a message: escaped, and cut if long. */
+/*
+ * A token for a message: at most POLICY_MAX_QUOTE bytes of it, escaped,
+ * and "..." when it was longer.  Never more, whatever the file holds.
+ */
 static const char *
 shown(const struct token *t, char *buf, size_t size)
 {
-	util_escape(buf, size, (const uint8_t *)t->p, t->len);
+	size_t n = t->len < POLICY_MAX_QUOTE ? t->len : POLICY_MAX_QUOTE;
+
+	util_escape(buf, size, (const uint8_t *)t->p, n);
+	if (n < t->len && strlen(buf) + 4 <= size)
+		strcat(buf, "...");
 	return buf;
 }
 
@@ -301,7 +313,7 @@ load64(const uint8_t *p)
 static int
 parse_entry(struct parser *ps, const struct token *t, struct policy_entry *e)
 {
-	char addr[INET6_ADDRSTRLEN + 1], tb[64];
+	char addr[INET6_ADDRSTRLEN + 1], tb[QUOTE_SIZE];
 	const char *slash = memchr(t->p, '/', t->len);
 	size_t alen = slash != NULL ? (size_t)(slash - t->p) : t->len;
 	unsigned long long bits;
@@ -372,7 +384,7 @@ add_entry(struct parser *ps, struct policy_access *a, const struct token *t,
     const struct policy_entry *e)
 {
 	struct policy_entry *ne;
-	char tb[64];
+	char tb[QUOTE_SIZE];
 	size_t i;
 
 	for (i = 0; i < a->n; i++)
@@ -478,8 +490,10 @@ parse_pattern(struct parser *ps, const struct token *t,
     struct policy_owner *o)
 {
 	const char *star = memchr(t->p, '*', t->len);
-	char tb[64];
+	char tb[QUOTE_SIZE];
 	ssize_t chars;
+	uint32_t cp;
+	long hidden;
 
 	o->plen = t->len;
 	if (star != NULL) {
@@ -498,6 +512,12 @@ parse_pattern(struct parser *ps, const struct token *t,
 	if (chars < 0)
 		return fail(ps, t->col, "\"%s\" is not UTF-8",
 		    shown(t, tb, sizeof(tb)));
+	hidden = policy_find_hidden((const uint8_t *)t->p, o->plen, &cp);
+	if (hidden >= 0)
+		return fail(ps, t->col + (unsigned)hidden,
+		    "\"%s\" holds U+%04X, a control, an invisible character "
+		    "or a space that is not ASCII",
+		    shown(t, tb, sizeof(tb)), (unsigned)cp);
 	if (o->plen > CODEC_MAX_NAME_BYTES || chars > CODEC_MAX_NAME_CHARS)
 		return fail(ps, t->col,
 		    "\"%s\" is longer than a node name can be (%d "
@@ -515,7 +535,7 @@ parse_pattern(struct parser *ps, const struct token *t,
 static int
 parse_id(struct parser *ps, const struct token *t, struct policy_id *id)
 {
-	char name[POLICY_MAX_ID_NAME + 1], tb[64];
+	char name[POLICY_MAX_ID_NAME + 1], tb[QUOTE_SIZE];
 	size_t skip, nlen;
 	unsigned long long v;
 	policy_resolve_fn *fn;
@@ -580,7 +600,7 @@ parse_owner(struct parser *ps, const struct token *kt)
 	struct policy_owner o, *no;
 	struct policy_id *nid;
 	struct token t;
-	char tb[64];
+	char tb[QUOTE_SIZE];
 	size_t i, k;
 	int r;
 
@@ -653,7 +673,7 @@ static int
 parse_line(struct parser *ps)
 {
 	struct token t;
-	char word[16], tb[64];
+	char word[16], tb[QUOTE_SIZE];
 	int kind;
 
 	if (!next_token(ps, &t))
@@ -747,6 +767,48 @@ policy_set_access(struct policy *p, enum policy_kind kind, const char *rules,
 		return fail(&ps, POLICY_MAX_LINE + 1,
 		    "longer than %d bytes", POLICY_MAX_LINE);
 	return parse_access(&ps, kind, &kt);
+}
+
+/* ------------------------------------------------- hidden characters */
+
+bool
+policy_char_hidden(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0xa0) || cp == 0xad ||
+	    cp == 0x1680 || cp == 0x180e || (cp >= 0x2000 && cp <= 0x200f) ||
+	    (cp >= 0x2028 && cp <= 0x202f) || (cp >= 0x205f && cp <= 0x206f) ||
+	    cp == 0x3000 || cp == 0xfeff;
+}
+
+long
+policy_find_hidden(const uint8_t *p, size_t len, uint32_t *ret_cp)
+{
+	size_t i = 0, n, k;
+	uint32_t cp;
+
+	while (i < len) {
+		if (p[i] < 0x80)
+			n = 1;
+		else if ((p[i] & 0xe0) == 0xc0)
+			n = 2;
+		else if ((p[i] & 0xf0) == 0xe0)
+			n = 3;
+		else if ((p[i] & 0xf8) == 0xf0)
+			n = 4;
+		else
+			return -1;
+		if (n > len - i || codec_utf8_count(p + i, n) != 1)
+			return -1;
+		cp = n == 1 ? p[i] : (uint32_t)p[i] & (0x7fu >> n);
+		for (k = 1; k < n; k++)
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		if (policy_char_hidden(cp)) {
+			*ret_cp = cp;
+			return (long)i;
+		}
+		i += n;
+	}
+	return -1;
 }
 
 /* ---------------------------------------------------------- matching */

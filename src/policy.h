@@ -31,6 +31,12 @@
 #define POLICY_MAX_OWNERS 4096	   /* ownership rules */
 #define POLICY_MAX_IDS 32	   /* users and groups in one rule */
 #define POLICY_MAX_ID_NAME 255	   /* a user or group name, bytes */
+/*
+ * Bytes of the file's text an error message quotes, escaped: a file
+ * that is not a configuration (-config /etc/shadow) must not show its
+ * content to control clients through the error.
+ */
+#define POLICY_MAX_QUOTE 32
 /* Longest text of one entry ("ffff:...:ffff/128") or id ("group=..."). */
 #define POLICY_ENTRY_TEXT 48
 
@@ -164,6 +170,21 @@ int policy_parse(const char *text, size_t len,
  */
 int policy_set_access(struct policy *p, enum policy_kind kind,
     const char *rules, struct policy_error *err);
+
+/*
+ * Is cp a character that looks like a space or like nothing: C0 and C1
+ * controls, DEL, no-break and other non-ASCII spaces, zero-width
+ * characters, bidirectional marks, the soft hyphen and the byte-order
+ * mark?  Patterns may not hold one; whoever shows a pattern escapes it.
+ */
+bool policy_char_hidden(uint32_t cp);
+
+/*
+ * The byte offset of the first hidden character (policy_char_hidden)
+ * in the UTF-8 text p, with its code point in *ret_cp; -1 if there is
+ * none.  Decoding stops at the first byte that is not UTF-8.
+ */
+long policy_find_hidden(const uint8_t *p, size_t len, uint32_t *ret_cp);
 
 /* A policy with OTP's rules only; free with policy_free. */
 struct policy *policy_new(void);

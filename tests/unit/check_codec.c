@@ -265,6 +265,17 @@ START_TEST(t_alive2_limits)
 	ck_assert_int_eq(codec_check_alive2(&a), CODEC_ALIVE2_NAME_TOO_LONG);
 	a.nlen = 10;
 	ck_assert_int_eq(codec_check_alive2(&a), CODEC_ALIVE2_NAME_ENCODING);
+	/* A bad encoding wins over a control character (OTP's check first). */
+	name[1] = '\n';
+	ck_assert_int_eq(codec_check_alive2(&a), CODEC_ALIVE2_NAME_ENCODING);
+	memset(name, 'a', sizeof(name));
+	for (i = 1; i < 0x80; i = i == 0x1f ? 0x7f : i + 1) {
+		name[2] = (uint8_t)i;
+		ck_assert_int_eq(codec_check_alive2(&a),
+		    CODEC_ALIVE2_NAME_CONTROL);
+	}
+	name[2] = ' ';
+	ck_assert_int_eq(codec_check_alive2(&a), CODEC_ALIVE2_OK);
 	memset(name, 'a', sizeof(name));
 	a.nlen = 3;
 	a.elen = 1020;

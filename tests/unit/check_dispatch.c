@@ -15,6 +15,7 @@
 #include "codec.h"
 #include "dispatch.h"
 #include "unit.h"
+#include "util.h"
 
 static struct registry *reg;
 static struct dispatch_ctx ctx;
@@ -401,6 +402,37 @@ START_TEST(t_alive2_error_replies)
 }
 END_TEST
 
+/*
+ * A name holding a control character would forge lines in a NAMES reply
+ * ("zz at port 1\nname rabbit"): refused with the error reply, counted.
+ */
+START_TEST(t_alive2_control_chars)
+{
+	static const char *const bad[] = { "zz at port 1\nname rabbit",
+		"a\rb", "\x01x", "x\x1f", "tab\there", "del\x7f", "\x1b[2Jx" };
+	struct dispatch_result r;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		out.len = 0;
+		r = register_name(bad[i], 31337, 6, (void *)1, 1);
+		ck_assert_int_eq(r.fate, DISPATCH_REPLY_CLOSE);
+		ck_assert_int_eq(r.refusal, DISPATCH_NAME_CONTROL);
+		assert_out("76 01 00 00 00 63");
+	}
+	ck_assert_ptr_null(registry_first_active(reg));
+	ck_assert_uint_eq(ctx.stats.refused[DISPATCH_NAME_CONTROL],
+	    ARRAY_SIZE(bad));
+	ck_assert_str_eq(dispatch_refusal_name(DISPATCH_NAME_CONTROL),
+	    "name_control");
+	/* Space, '~' and C1 characters (U+009B) are not C0 or DEL. */
+	r = register_name("a b~", 1, 6, (void *)1, 1);
+	ck_assert_int_eq(r.fate, DISPATCH_REPLY_KEEP);
+	r = register_name("csi\xc2\x9b", 2, 6, (void *)2, 1);
+	ck_assert_int_eq(r.fate, DISPATCH_REPLY_KEEP);
+}
+END_TEST
+
 START_TEST(t_holder_gone)
 {
 	struct dispatch_result r;
@@ -764,6 +796,7 @@ dispatch_suite(void)
 	tcase_add_test(tc, t_non_local);
 	tcase_add_test(tc, t_unknown_tags);
 	tcase_add_test(tc, t_alive2_error_replies);
+	tcase_add_test(tc, t_alive2_control_chars);
 	tcase_add_test(tc, t_holder_gone);
 	tcase_add_test(tc, t_dump);
 	tcase_add_test(tc, t_names_empty_name);

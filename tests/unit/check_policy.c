@@ -484,6 +484,115 @@ START_TEST(t_errors)
 }
 END_TEST
 
+/*
+ * A pattern with a character that looks like a space or like nothing
+ * would own another name than the one it seems to: refused, with the
+ * column of that character.
+ */
+START_TEST(t_hidden_chars)
+{
+	static const struct {
+		const char *seq;
+		const char *cp;
+	} hidden[] = {
+		{ "\x01", "U+0001" }, { "\x1f", "U+001F" }, { "\x7f", "U+007F" },
+		{ "\xc2\x80", "U+0080" }, { "\xc2\x9b", "U+009B" },
+		{ "\xc2\xa0", "U+00A0" }, { "\xc2\xad", "U+00AD" },
+		{ "\xe1\x9a\x80", "U+1680" }, { "\xe2\x80\x80", "U+2000" },
+		{ "\xe2\x80\x8b", "U+200B" }, { "\xe2\x80\x8f", "U+200F" },
+		{ "\xe2\x80\xa8", "U+2028" }, { "\xe2\x80\xaf", "U+202F" },
+		{ "\xe2\x81\x9f", "U+205F" }, { "\xe2\x81\xaf", "U+206F" },
+		{ "\xe3\x80\x80", "U+3000" }, { "\xef\xbb\xbf", "U+FEFF" },
+	};
+	char line[128];
+	struct policy *p;
+	size_t i;
+	uint32_t cp;
+
+	for (i = 0; i < ARRAY_SIZE(hidden); i++) {
+		/* After the name, inside it, and before a '*'. */
+		snprintf(line, sizeof(line), "owner rabbit%s user=alice\n",
+		    hidden[i].seq);
+		FAILS(line, 1, 13, hidden[i].cp);
+		snprintf(line, sizeof(line), "owner ra%sbbit user=alice\n",
+		    hidden[i].seq);
+		FAILS(line, 1, 9, hidden[i].cp);
+		snprintf(line, sizeof(line), "\nowner rabbit%s* user=alice\n",
+		    hidden[i].seq);
+		FAILS(line, 2, 13, "an invisible character");
+	}
+	/* The neighbours of each range are names like any other. */
+	p = parse_ok("owner a\xc2\xa1 user=alice\n"
+		     "owner b\xe1\x9a\x81 user=alice\n"
+		     "owner c\xe2\x80\x90 user=alice\n"
+		     "owner d\xe2\x80\xb0 user=alice\n"
+		     "owner e\xe2\x81\xb0 user=alice\n"
+		     "owner f\xe3\x80\x81 user=alice\n"
+		     "owner g\xef\xbb\xbe~ user=alice\n"
+		     "owner caf\xc3\xa9* user=alice\n");
+	ck_assert_uint_eq(p->nowners, 8);
+	policy_free(p);
+	ck_assert_int_eq(policy_find_hidden((const uint8_t *)"abc", 3, &cp), -1);
+	ck_assert_int_eq(policy_find_hidden((const uint8_t *)"ab\xe2\x80\x8b",
+			     5, &cp), 2);
+	ck_assert_uint_eq(cp, 0x200b);
+}
+END_TEST
+
+/*
+ * -config pointed at a file that is not a configuration (/etc/shadow):
+ * the error quotes at most POLICY_MAX_QUOTE bytes of it, escaped.
+ */
+START_TEST(t_error_quotes)
+{
+	static const char secret[] = "root:$6$Zx9QWk2LmN8pR4tS$Qf7Hk2Jd9sLm3N"
+				     "p5Rt8Vw1Xy4Za6Bc0De2Fg4Hi6Jk8Lm0No2Pq4"
+				     "Rs6Tu8Vw0Xy2Za4Bc6De8Fg0Hi2Jk4Lm6No8P:"
+				     "19000:0:99999:7:::";
+	static const char *const frames[][2] = { { "", "\n" },
+		{ "owner *", " user=1\n" }, { "names ", "\n" },
+		{ "owner rabbit user=", "\n" }, { "owner rabbit ", "\n" } };
+	struct policy_error err;
+	struct policy *p;
+	char text[512], run[POLICY_MAX_QUOTE + 2];
+	size_t i, k;
+
+	/* No run of the secret one byte longer than the quote may be. */
+	run[POLICY_MAX_QUOTE + 1] = '\0';
+	for (i = 0; i < ARRAY_SIZE(frames); i++) {
+		p = NULL;
+		snprintf(text, sizeof(text), "%s%s%s", frames[i][0], secret,
+		    frames[i][1]);
+		ck_assert_int_eq(policy_parse(text, strlen(text), &names, &p,
+				     &err),
+		    -EINVAL);
+		/* The token's first bytes, then "...", nothing more. */
+		ck_assert_msg(strstr(err.message, "\"root:$6$") != NULL ||
+			strstr(err.message, "\"*root:$6$") != NULL,
+		    "frame %zu: %s", i, err.message);
+		ck_assert_msg(strstr(err.message, "...\"") != NULL, "%s",
+		    err.message);
+		for (k = 0; k + POLICY_MAX_QUOTE + 1 < sizeof(secret); k++) {
+			memcpy(run, secret + k, POLICY_MAX_QUOTE + 1);
+			ck_assert_msg(strstr(err.message, run) == NULL,
+			    "frame %zu quotes more than %d bytes: %s", i,
+			    POLICY_MAX_QUOTE, err.message);
+		}
+	}
+	/* Escaped bytes: at most POLICY_MAX_QUOTE of them, each \xNN. */
+	memset(text, 0, sizeof(text));
+	memcpy(text, "owner ", 6);
+	memset(text + 6, 0x80, 100);
+	memcpy(text + 106, " user=1\n", 8);
+	ck_assert_int_eq(policy_parse(text, strlen(text), &names, &p, &err),
+	    -EINVAL);
+	ck_assert_msg(strlen(err.message) < sizeof(err.message) - 1, "%s",
+	    err.message);
+	ck_assert_msg(strstr(err.message, "\\x80...") != NULL, "%s",
+	    err.message);
+}
+END_TEST
+
 /* POLICY_MAX_ENTRIES, POLICY_MAX_OWNERS and POLICY_MAX_IDS: at and past. */
 START_TEST(t_limits)
 {
@@ -576,6 +685,8 @@ policy_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_test(tc, t_errors);
+	tcase_add_test(tc, t_hidden_chars);
+	tcase_add_test(tc, t_error_quotes);
 	tcase_add_test(tc, t_limits);
 	tcase_add_test(tc, t_no_resolver);
 	suite_add_tcase(s, tc);
