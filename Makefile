@@ -73,7 +73,7 @@ ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
 # The pure core: no libuv, no libsystemd, no sockets (unit tests link it).
 CORE := util buf codec registry policy dispatch options ctlproto state log
-DAEMON := $(CORE) net sockdiag config ctlpolicy ctl sysd persist adopt upgrade \
+DAEMON := $(CORE) net sockdiag member config ctlpolicy ctl sysd persist adopt upgrade \
 	daemon client main
 CLI := util buf codec policy ctlproto client epmdctl
 UNIT := check_main check_buf check_codec check_registry check_dispatch \
