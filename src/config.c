@@ -5,8 +5,7 @@
  * regular file that only root or the daemon's user owns and only its
  * owner may write, since its rules decide who may take which name.
  * Names of users and groups are resolved when the file is loaded;
- * group membership is asked of NSS when a rule needs it, so that a user
- * added to a group is a member without a reload.
+ * group membership is member's (cached, looked up off the loop).
  */
 #include "config.h"
 
@@ -25,8 +24,6 @@
 
 /* NSS answers larger than this are treated as failures. */
 #define CONFIG_MAX_NSS_BUF (1u << 20)
-/* Supplementary groups looked at for one user. */
-#define CONFIG_MAX_GROUPS 65536
 
 /*
  * Run an NSS *_r lookup (fn, with arg holding its other arguments and
@@ -59,7 +56,6 @@ nss_call(int (*fn)(void *arg, char *buf, size_t size), void *arg,
 
 struct pw_query {
 	const char *name;
-	uid_t uid;
 	struct passwd pw, *res;
 };
 
@@ -69,14 +65,6 @@ pw_by_name(void *arg, char *buf, size_t size)
 	struct pw_query *q = arg;
 
 	return getpwnam_r(q->name, &q->pw, buf, size, &q->res);
-}
-
-static int
-pw_by_uid(void *arg, char *buf, size_t size)
-{
-	struct pw_query *q = arg;
-
-	return getpwuid_r(q->uid, &q->pw, buf, size, &q->res);
 }
 
 struct gr_query {
@@ -231,49 +219,6 @@ static int
 cached_group(void *arg, const char *name, uint32_t *ret)
 {
 	return cached(arg, true, name, ret);
-}
-
-bool
-config_member(void *arg, uint32_t uid, uint32_t gid)
-{
-	struct pw_query q = { .uid = (uid_t)uid, .res = NULL };
-	char *buf = NULL;
-	gid_t *groups = NULL, *ng;
-	int n = 64, i;
-	bool found = false;
-
-	(void)arg;
-	if (nss_call(pw_by_uid, &q, &buf) < 0 || q.res == NULL)
-		goto out;
-	if ((uint32_t)q.pw.pw_gid == gid) {
-		found = true;
-		goto out;
-	}
-	for (;;) {
-		int want = n;
-
-		if ((ng = realloc(groups, (size_t)n * sizeof(*groups))) == NULL)
-			goto out;
-		groups = ng;
-		if (getgrouplist(q.pw.pw_name, q.pw.pw_gid, groups, &want) >=
-		    0) {
-			n = want;
-			break;
-		}
-		/* Too small: want says how many there are. */
-		if (want <= n || want > CONFIG_MAX_GROUPS)
-			goto out;
-		n = want;
-	}
-	for (i = 0; i < n; i++)
-		if ((uint32_t)groups[i] == gid) {
-			found = true;
-			break;
-		}
-out:
-	free(groups);
-	free(buf);
-	return found;
 }
 
 void

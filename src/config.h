@@ -6,7 +6,7 @@
  * the user and group names of its rules through NSS, lays the -allow
  * rules over it, and swaps the result in only when all of that worked:
  * a bad file changes nothing and says why, with its line and column.
- * Also answers group membership for ownership rules.
+ * (Group membership for ownership rules is member's.)
  */
 #ifndef EPMDD_CONFIG_H
 #define EPMDD_CONFIG_H
@@ -77,8 +77,5 @@ void config_describe(const struct config *c, char *buf, size_t size);
 
 /* The policy for requests: the one in force, or OTP's rules. */
 const struct policy *config_policy(const struct config *c);
-
-/* Group membership through NSS (getgrouplist), for ownership rules. */
-bool config_member(void *arg, uint32_t uid, uint32_t gid);
 
 #endif

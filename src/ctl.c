@@ -266,7 +266,7 @@ put_node(struct ctl *ctl, struct wbuf *w, struct node *n)
 	r |= ctlproto_put_u64(w, "uid", n->uid);
 	r |= ctlproto_put_u64(w, "inode", n->inode);
 	r |= ctlproto_put_u64(w, "fd", (uint64_t)n->fd);
-	r |= ctlpolicy_put_node(w, ctl->cfg.dctx->policy, n);
+	r |= ctlpolicy_put_node(w, ctl->cfg.dctx, n);
 	if (r != 0 || (r = ctlproto_end(w, start)) < 0) {
 		w->len = start;
 		return r < 0 ? r : -ENOBUFS;
@@ -413,8 +413,7 @@ do_stop(struct ctl_client *c, const struct ctl_msg *m)
 
 	/* Root, the daemon's user, or the user an ownership rule names. */
 	if (!c->privileged &&
-	    !ctlpolicy_may_stop(ctl->cfg.dctx->policy, c->uid, f->p,
-		f->len)) {
+	    !ctlpolicy_may_stop(ctl->cfg.dctx, c->uid, f->p, f->len)) {
 		log_debug("control client uid %u (pid %d): stop refused, not "
 			  "privileged and not the name's owner",
 		    c->uid, c->pid);
@@ -549,8 +548,8 @@ do_policy_test(struct ctl_client *c, const struct ctl_msg *m)
 	int r;
 
 	ctl->out.len = 0;
-	r = ctlpolicy_put_verdict(&ctl->out, ctl->cfg.config, m, err,
-	    sizeof(err));
+	r = ctlpolicy_put_verdict(&ctl->out, ctl->cfg.config, ctl->cfg.dctx,
+	    m, err, sizeof(err));
 	if (r == -EINVAL) {
 		client_error(c, CTL_ERR_BAD_REQUEST, err, false);
 		return;

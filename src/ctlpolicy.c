@@ -233,7 +233,8 @@ request_kind(const char *word)
 
 int
 ctlpolicy_put_verdict(struct wbuf *w, const struct config *cfg,
-    const struct ctl_msg *m, char *err, size_t errlen)
+    const struct dispatch_ctx *dctx, const struct ctl_msg *m, char *err,
+    size_t errlen)
 {
 	const struct policy *p = config_policy(cfg);
 	const struct ctl_field *name = ctlproto_find(m, "name");
@@ -273,7 +274,8 @@ ctlpolicy_put_verdict(struct wbuf *w, const struct config *cfg,
 	policy_allows(p, (enum policy_kind)kind, &addr, local, &d);
 	if (kind == POLICY_REGISTER && name != NULL &&
 	    (o = policy_owner_of(p, name->p, name->len)) != NULL)
-		owner_ok = policy_owner_allows(o, uid, config_member, NULL);
+		owner_ok = policy_owner_allows(o, uid, dctx->member,
+		    dctx->member_arg);
 
 	if (ctlproto_begin(w, CTL_VERDICT, &start) < 0)
 		goto fail;
@@ -349,9 +351,10 @@ ctlpolicy_put_status(struct wbuf *w, const struct config *cfg,
 /* -------------------------------------------------------------- nodes */
 
 int
-ctlpolicy_put_node(struct wbuf *w, const struct policy *policy,
+ctlpolicy_put_node(struct wbuf *w, const struct dispatch_ctx *dctx,
     const struct node *n)
 {
+	const struct policy *policy = dctx->policy;
 	const struct policy_owner *o;
 	uint8_t pattern[CODEC_MAX_NAME_BYTES + 1];
 	char ids[CTL_MAX_VALUE + 1];
@@ -367,17 +370,18 @@ ctlpolicy_put_node(struct wbuf *w, const struct policy *policy,
 	PUT(ctlproto_put_bytes(w, "owner_ids", ids,
 	    UTIL_MIN(strlen(ids), (size_t)CTL_MAX_VALUE)));
 	PUT(ctlproto_put_u64(w, "owner_allowed",
-	    policy_owner_allows(o, n->uid, config_member, NULL)));
+	    policy_owner_allows(o, n->uid, dctx->member, dctx->member_arg)));
 	return r != 0 ? -ENOBUFS : 0;
 }
 
 bool
-ctlpolicy_may_stop(const struct policy *policy, uint32_t uid,
+ctlpolicy_may_stop(const struct dispatch_ctx *dctx, uint32_t uid,
     const uint8_t *name, size_t nlen)
 {
 	const struct policy_owner *o;
 
-	if (policy == NULL || (o = policy_owner_of(policy, name, nlen)) == NULL)
+	if (dctx->policy == NULL ||
+	    (o = policy_owner_of(dctx->policy, name, nlen)) == NULL)
 		return false;
-	return policy_owner_allows(o, uid, config_member, NULL);
+	return policy_owner_allows(o, uid, dctx->member, dctx->member_arg);
 }

@@ -34,27 +34,31 @@ int ctlpolicy_put_policy(struct wbuf *w, const struct config *cfg);
 /*
  * Answer a CTL_POLICY_TEST request m: a CTL_VERDICT in w.  Returns 0,
  * -EINVAL with a message for the client in err (a bad address or
- * request), or -ENOBUFS.
+ * request), or -ENOBUFS.  Group membership comes from dctx's member
+ * (never blocking: one not known yet counts as none, and is looked up).
  */
 int ctlpolicy_put_verdict(struct wbuf *w, const struct config *cfg,
-    const struct ctl_msg *m, char *err, size_t errlen);
+    const struct dispatch_ctx *dctx, const struct ctl_msg *m, char *err,
+    size_t errlen);
 
 /* The policy's status fields (source, counters) into a message. */
 int ctlpolicy_put_status(struct wbuf *w, const struct config *cfg,
     const struct dispatch_stats *ds);
 
 /*
- * For a node of a listing: the ownership rule covering its name, and
- * whether its holder is one the rule allows now (policy may be NULL).
+ * For a node of a listing: the ownership rule covering its name (of
+ * dctx's policy, which may be NULL), and whether its holder is one the
+ * rule allows now; a group membership not known yet counts as none.
  */
-int ctlpolicy_put_node(struct wbuf *w, const struct policy *policy,
+int ctlpolicy_put_node(struct wbuf *w, const struct dispatch_ctx *dctx,
     const struct node *n);
 
 /*
  * May a control client of uid stop the node name?  When an ownership
- * rule gives the name to uid (or a group of uid's).
+ * rule of dctx's policy gives the name to uid (or a group of uid's; a
+ * membership not known yet counts as none, and is looked up).
  */
-bool ctlpolicy_may_stop(const struct policy *policy, uint32_t uid,
+bool ctlpolicy_may_stop(const struct dispatch_ctx *dctx, uint32_t uid,
     const uint8_t *name, size_t nlen);
 
 #endif

@@ -34,6 +34,7 @@
 #include "ctlproto.h"
 #include "dispatch.h"
 #include "log.h"
+#include "member.h"
 #include "net.h"
 #include "persist.h"
 #include "registry.h"
@@ -61,6 +62,7 @@ struct daemon {
 	struct registry *reg;
 	struct dispatch_ctx dctx;
 	struct net *net;
+	struct member *member;	/* group membership for ownership rules */
 	struct ctl *ctl;
 	struct ctl *ctl_failed; /* freed once the loop has closed it */
 	char control[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -181,6 +183,15 @@ refused_cb(void *arg, const struct dispatch_result *res,
 	ctl_refused_event(d->ctl, res, peer);
 }
 
+/* A group membership is known: registrations waiting for it go on. */
+static void
+member_ready_cb(void *arg, uint32_t uid)
+{
+	struct daemon *d = arg;
+
+	net_member_ready(d->net, uid);
+}
+
 /* ---------------------------------------------------------- stopping */
 
 /* Close every handle; uv_run then returns. */
@@ -189,6 +200,7 @@ close_all(struct daemon *d)
 {
 	ctl_stop(d->ctl);
 	net_stop(d->net);
+	member_stop(d->member);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -408,6 +420,8 @@ daemon_reload(struct daemon *d, const char *by, char *err, size_t errlen)
 		return -EBUSY;
 	}
 	sysd_notify_reloading("Reloading the configuration.");
+	/* Group membership too: a user added to a group counts from now. */
+	member_refresh(d->member);
 	r = config_load(&d->config, (int64_t)time(NULL));
 	if (r == 0) {
 		policy_in_force(d);
@@ -649,10 +663,12 @@ port_in_use(struct daemon *d)
 			   "exiting",
 		    d->opts->port);
 	net_stop(d->net);
+	member_stop(d->member);
 	uv_close((uv_handle_t *)&d->status_timer, NULL);
 	uv_close((uv_handle_t *)&d->watchdog, NULL);
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	net_free(d->net);
+	member_free(d->member);
 	registry_free(d->reg);
 	uv_loop_close(&d->loop);
 	return 0;
@@ -756,7 +772,10 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	registry_set_observer(d->reg, registry_event_cb, d);
 	d->dctx.reg = d->reg;
 	d->dctx.relaxed = o->relaxed;
-	d->dctx.member = config_member;
+	if ((d->member = member_new(&d->loop, member_ready_cb, d)) == NULL)
+		fatalx("out of memory");
+	d->dctx.member = member_query;
+	d->dctx.member_arg = d->member;
 	if (net_new(&d->loop, &d->dctx, &ncfg, &d->net) < 0)
 		fatalx("out of memory");
 
@@ -814,6 +833,7 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	ctl_free(d->ctl);
 	ctl_free(d->ctl_failed);
 	net_free(d->net);
+	member_free(d->member);
 	persist_free(d->persist);
 	registry_free(d->reg);
 	config_fini(&d->config);

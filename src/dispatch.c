@@ -201,23 +201,25 @@ access_allowed(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 }
 
 /*
- * May this peer register the name?  Yes when no ownership rule covers
- * it; else when the owner of the registering socket (learned here, for
- * local peers only) is one the rule names.  *ret_uid and *ret_inode get
- * what was learned.
+ * May this peer register the name?  Yes (1) when no ownership rule
+ * covers it; else when the owner of the registering socket (learned
+ * here, for local peers only) is one the rule names; -EAGAIN when that
+ * hangs on a group membership not known yet.  *ret_uid and *ret_inode
+ * get what was learned.
  */
-static bool
+static int
 owner_allowed(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
     const uint8_t *name, size_t nlen, uint32_t *ret_uid, uint64_t *ret_inode,
     struct dispatch_result *ret)
 {
 	const struct policy_owner *o;
 	uint32_t uid = peer->uid;
-	uint64_t inode = 0;
+	uint64_t inode = peer->inode;
+	int r;
 
 	if (ctx->policy == NULL ||
 	    (o = policy_owner_of(ctx->policy, name, nlen)) == NULL)
-		return true;
+		return 1;
 	/* Only a local peer's socket can be on this host to ask about. */
 	if (uid == REGISTRY_UID_UNKNOWN && peer->is_local &&
 	    ctx->peer_owner != NULL &&
@@ -227,11 +229,14 @@ owner_allowed(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 	}
 	*ret_uid = uid;
 	*ret_inode = inode;
-	if (policy_owner_allows(o, uid, ctx->member, ctx->member_arg))
-		return true;
-	ret->owner_rule = o;
+	r = policy_owner_check(o, uid, ctx->member, ctx->member_arg);
+	if (r > 0)
+		return 1;
 	ret->uid = uid;
-	return false;
+	if (r == -EAGAIN)
+		return r;
+	ret->owner_rule = o;
+	return 0;
 }
 
 static void
@@ -277,7 +282,14 @@ do_alive2(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 	 * An owned name taken by someone else gets what a taken name gets:
 	 * the node cannot tell, and a squatter learns nothing more.
 	 */
-	if (!owner_allowed(ctx, peer, a.name, a.nlen, &uid, &inode, ret)) {
+	r = owner_allowed(ctx, peer, a.name, a.nlen, &uid, &inode, ret);
+	if (r == -EAGAIN) {
+		/* Asked again when the membership is known: no reply yet. */
+		ret->fate = DISPATCH_WAIT;
+		ret->inode = inode;
+		return;
+	}
+	if (r == 0) {
 		alive2_error(ctx, ret, out, a.hv, DISPATCH_NOT_OWNER,
 		    "the name belongs to another user");
 		return;

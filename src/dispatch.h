@@ -29,6 +29,13 @@ enum dispatch_fate {
 	DISPATCH_REPLY_CLOSE, /* write the reply, then close */
 	DISPATCH_REPLY_KEEP,  /* write the reply; the connection holds a node */
 	DISPATCH_REPLY_KILL,  /* write the reply, then stop the daemon */
+	/*
+	 * No reply yet: the registering uid's group membership is being
+	 * looked up (ret->uid says whose).  Keep the request and hand it
+	 * to dispatch_request again once the answer is known; nothing has
+	 * changed meanwhile.
+	 */
+	DISPATCH_WAIT,
 };
 
 /*
@@ -112,6 +119,7 @@ struct dispatch_peer {
 	bool is_local;	      /* 127/8, ::1, or peer == local address */
 	uint32_t listen_port; /* port in NAMES/DUMP headers */
 	uint32_t uid;	      /* REGISTRY_UID_UNKNOWN if not known */
+	uint64_t inode;	      /* with uid: its socket's inode */
 	struct registry_addr addr;
 };
 
@@ -138,6 +146,7 @@ struct dispatch_result {
 	 */
 	const struct policy_owner *owner_rule;
 	uint32_t uid;
+	uint64_t inode; /* DISPATCH_WAIT: with uid, for the second time */
 	/*
 	 * Another connection whose registration this request ended (STOP,
 	 * or a duplicate whose holder had gone): close it, it no longer

@@ -43,6 +43,10 @@ struct conn {
 	bool shell;		/* on the stack: no libuv handle (yet) */
 	bool replying;		/* a reply is queued, waiting for the peer */
 	uint8_t after_write;	/* enum dispatch_fate once a reply is queued */
+	bool waiting;		/* on net->waitq: a membership is looked up */
+	TAILQ_ENTRY(conn) wlink;
+	uint32_t uid;		/* the peer socket's owner, once learned */
+	uint64_t inode;
 	int fd;
 	struct registry_addr peer;
 	uv_tcp_t tcp;		/* last: a shell leaves it untouched */
@@ -73,6 +77,7 @@ struct net {
 	size_t nlisteners;
 	struct conn_list timeq; /* not registered, in deadline order */
 	struct conn_list held;	/* holding a registration */
+	struct conn_list waitq;	/* ALIVE2 waiting for a group membership */
 	uv_timer_t sweep;
 	bool stopping;
 	bool killed;
@@ -276,6 +281,10 @@ conn_close(struct conn *c, enum registry_reason reason)
 		return;
 	c->closing = true;
 	conn_unlink(c);
+	if (c->waiting) {
+		TAILQ_REMOVE(&net->waitq, c, wlink);
+		c->waiting = false;
+	}
 	if (c->node != NULL) {
 		struct node *n = c->node;
 
@@ -440,6 +449,62 @@ peer_owner(void *arg, void *owner, uint32_t *ret_uid, uint64_t *ret_inode)
 	return sockdiag_peer_owner(net->diag, c->fd, ret_uid, ret_inode);
 }
 
+/*
+ * An ALIVE2 whose answer hangs on a group membership being looked up
+ * (off the loop): keep the request (frame, len bytes) and the uid
+ * learned, and wait, reading only to see the peer go or send more;
+ * net_member_ready hands it to dispatch again.  The request's deadline
+ * still holds.
+ */
+static void
+conn_wait(struct conn *c, const uint8_t *frame, size_t len,
+    const struct dispatch_result *res)
+{
+	struct net *net = c->net;
+
+	if (c->shell && (c = shell_promote(c)) == NULL)
+		return;
+	if (c->buf == NULL) {
+		if ((c->buf = malloc(len)) == NULL) {
+			log_warnx("out of memory for a request, closing "
+				  "connection");
+			conn_close(c, REGISTRY_CLOSED);
+			return;
+		}
+		memcpy(c->buf, frame, len);
+	}
+	c->got = c->want = (uint16_t)len;
+	c->uid = res->uid;
+	c->inode = res->inode;
+	c->waiting = true;
+	TAILQ_INSERT_TAIL(&net->waitq, c, wlink);
+}
+
+void
+net_member_ready(struct net *net, uint32_t uid)
+{
+	struct conn *c;
+	size_t n = 0, i;
+
+	/*
+	 * As many as wait for uid now, one at a time from the head: one
+	 * that has to wait again goes to the tail, and handling one may
+	 * close others.
+	 */
+	TAILQ_FOREACH(c, &net->waitq, wlink)
+		n += c->uid == uid;
+	for (i = 0; i < n; i++) {
+		TAILQ_FOREACH(c, &net->waitq, wlink)
+			if (c->uid == uid)
+				break;
+		if (c == NULL)
+			break;
+		TAILQ_REMOVE(&net->waitq, c, wlink);
+		c->waiting = false;
+		conn_process(c, c->buf, c->want);
+	}
+}
+
 /* Handle one complete request (frame includes the length prefix). */
 static void
 conn_process(struct conn *c, const uint8_t *frame, size_t len)
@@ -454,7 +519,8 @@ conn_process(struct conn *c, const uint8_t *frame, size_t len)
 	peer.fd = c->fd;
 	peer.is_local = c->is_local;
 	peer.listen_port = c->listen_port;
-	peer.uid = REGISTRY_UID_UNKNOWN;
+	peer.uid = c->uid;
+	peer.inode = c->inode;
 	peer.addr = c->peer;
 	if (log_get_verbosity() >= 2) {
 		/* Before dispatch, so that it precedes what the request does. */
@@ -465,6 +531,10 @@ conn_process(struct conn *c, const uint8_t *frame, size_t len)
 	net->out.len = 0;
 	dispatch_request(net->dctx, &peer, frame + 2, len - 2, wall_seconds(),
 	    &net->out, &res);
+	if (res.fate == DISPATCH_WAIT) {
+		conn_wait(c, frame, len, &res);
+		return;
+	}
 	if (res.released != NULL) {
 		struct conn *o = res.released;
 
@@ -514,7 +584,7 @@ conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	struct net *net = c->net;
 
 	(void)suggested;
-	if (c->node != NULL) {
+	if (c->node != NULL || c->waiting) {
 		/* Any byte on a registration ends it; read a few to see. */
 		*buf = uv_buf_init((char *)net->scratch, 64);
 	} else if (c->want == 0) {
@@ -609,6 +679,15 @@ conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn_close(c, REGISTRY_STRAY);
 		return;
 	}
+	if (c->waiting) {
+		/* More than one request: closed, as OTP closes it. */
+		net_addr_text(&c->peer, peer);
+		log_peer("%zd bytes after a request from %s, closing", nread,
+		    peer);
+		refused(c->net, &c->peer, DISPATCH_PIPELINED);
+		conn_close(c, REGISTRY_CLOSED);
+		return;
+	}
 	if (c->want > 0) {
 		c->got = (uint16_t)(c->got + nread);
 		if (c->got == c->want)
@@ -673,6 +752,7 @@ conn_open(struct net *net, int fd, uint16_t listen_port,
 	c->net = net;
 	c->tcp.data = c;
 	c->fd = fd;
+	c->uid = REGISTRY_UID_UNKNOWN;
 	c->listen_port = listen_port;
 	c->peer = *peer;
 	c->is_local = is_local;
@@ -744,6 +824,7 @@ serve_accepted(struct net *net, int fd, const struct sockaddr_storage *ss,
 	memset(&shell, 0, offsetof(struct conn, tcp));
 	shell.net = net;
 	shell.fd = fd;
+	shell.uid = REGISTRY_UID_UNKNOWN; /* not 0: that is root */
 	shell.listen_port = listen_port;
 	shell.shell = true;
 	conn_facts(fd, ss, &shell.peer, &shell.is_local);
@@ -1056,6 +1137,7 @@ net_new(uv_loop_t *loop, struct dispatch_ctx *dctx,
 	net->stats.conns_limit = cfg->max_conns;
 	TAILQ_INIT(&net->timeq);
 	TAILQ_INIT(&net->held);
+	TAILQ_INIT(&net->waitq);
 	wbuf_init_growable(&net->out, DISPATCH_MAX_REPLY);
 	net->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	uv_timer_init(loop, &net->sweep);

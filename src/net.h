@@ -113,6 +113,12 @@ void net_release(struct net *net, void *owner);
 void net_resolve_owner(struct net *net, struct node *n);
 
 /*
+ * The group membership of uid is known now (or will not be soon): the
+ * registrations that waited for it are handled again.
+ */
+void net_member_ready(struct net *net, uint32_t uid);
+
+/*
  * Take over a connection that already holds registration n (restored
  * after a restart): it gets n's owner and reads as a registration does.
  * Takes fd.  Returns 0 or -ENOMEM (fd then closed).

@@ -5,7 +5,9 @@
  * and the journal appended after it; compaction rewrites the other one
  * (emptied first, header written last) and only then makes it active,
  * so that a crash at any point leaves one complete, loadable slot: the
- * newer valid generation wins at start-up.
+ * newer valid generation wins at start-up.  A snapshot writes the
+ * configuration in force before the registrations, so that a state too
+ * full for all of them still saves the configuration.
  */
 #include "persist.h"
 
@@ -158,9 +160,13 @@ new_slot(void)
 /*
  * Write a snapshot of the registry into slot i with generation gen:
  * empty it, write the records, then the header, then make it active.
+ * The configuration goes first, so that it always has its room; with
+ * fit, registrations that do not fit after it are left out (*ret_whole
+ * false), else such a snapshot is not written (-ENOBUFS).
  */
 static int
-write_snapshot(struct persist *p, int i, uint32_t gen)
+write_snapshot(struct persist *p, int i, uint32_t gen, bool fit,
+    bool *ret_whole)
 {
 	int fd = p->slot[i], r;
 	size_t hdr;
@@ -174,8 +180,11 @@ write_snapshot(struct persist *p, int i, uint32_t gen)
 	    (r = state_put_policy(&p->out, p->policy_file, p->policy_text,
 		 p->policy_len)) < 0)
 		return r;
-	if ((r = state_put_records(&p->out, p->reg)) < 0)
+	if ((r = fit ? state_put_records_fitting(&p->out, p->reg, ret_whole)
+		     : state_put_records(&p->out, p->reg)) < 0)
 		return r;
+	if (!fit)
+		*ret_whole = true;
 	if (ftruncate(fd, 0) < 0)
 		return -errno;
 	if ((r = write_at(fd, p->out.p + hdr, p->out.len - hdr,
@@ -189,15 +198,33 @@ write_snapshot(struct persist *p, int i, uint32_t gen)
 	return 0;
 }
 
+/*
+ * A fresh snapshot in the other slot.  One that cannot hold every
+ * registration still holds the configuration in force and the oldest
+ * registrations that fit, and the journal stops (its records could name
+ * registrations the snapshot left out, which a loader refuses): from
+ * then on only a change of configuration writes the state again
+ * (persist_set_policy), until the next start.
+ */
 static void
 compact(struct persist *p)
 {
 	int next = p->active < 0 ? 0 : (p->active + 1) % PERSIST_SLOTS;
-	int r = write_snapshot(p, next, p->gen + 1);
+	bool whole = true;
+	int r = write_snapshot(p, next, p->gen + 1, true, &whole);
 
 	if (r < 0) {
 		log_errno(LOG_WARNING, r, "cannot write the saved state, "
 		    "stopping the journal");
+		p->journal = false;
+	} else if (!whole) {
+		if (p->journal)
+			log_warnx("the saved state is full (%u MiB): it keeps "
+				  "the configuration in force and the oldest "
+				  "registrations that fit, and stops "
+				  "following registrations until the next "
+				  "start",
+			    STATE_MAX_SIZE >> 20);
 		p->journal = false;
 	}
 }
@@ -420,7 +447,15 @@ persist_set_policy(struct persist *p, bool file, const char *text,
 		if (state_put_policy(&p->out, file, p->policy_text,
 			p->policy_len) == 0)
 			append(p);
+		return;
 	}
+	/*
+	 * The journal has stopped (the state is full, or could not be
+	 * written): the configuration in force is saved all the same, in
+	 * a fresh snapshot, so that a restart never runs an older one.
+	 */
+	if (p->fdstore && p->slot[0] >= 0 && p->slot[1] >= 0)
+		compact(p);
 }
 
 void
@@ -433,13 +468,14 @@ persist_drop_name(struct persist *p, const char *name)
 int
 persist_handover(struct persist *p, int ret_fds[PERSIST_SLOTS], size_t *ret_n)
 {
+	bool whole;
 	int r;
 
 	if (!p->journal) {
 		/* No journal kept: a snapshot in a fresh slot 0. */
 		if (p->slot[0] < 0 && (p->slot[0] = new_slot()) < 0)
 			return p->slot[0];
-		if ((r = write_snapshot(p, 0, p->gen + 1)) < 0)
+		if ((r = write_snapshot(p, 0, p->gen + 1, false, &whole)) < 0)
 			return r;
 		ret_fds[0] = p->slot[0];
 		*ret_n = 1;

@@ -71,7 +71,8 @@ void persist_restored(struct persist *p, struct node *n);
  * The configuration in force changed (or is known for the first time):
  * file says whether there is a file, text its content (copied).  Saved
  * with the registrations, so that a restart that finds the file broken
- * can keep the policy it had.
+ * can keep the policy it had; saved even when the state is too full for
+ * every registration (the oldest that fit are kept with it).
  */
 void persist_set_policy(struct persist *p, bool file, const char *text,
     size_t len);

@@ -921,23 +921,38 @@ policy_owner_of(const struct policy *p, const uint8_t *name, size_t nlen)
 	return best;
 }
 
+int
+policy_owner_check(const struct policy_owner *o, uint32_t uid,
+    policy_member_fn *member, void *arg)
+{
+	bool unknown = false;
+	size_t i;
+	int r;
+
+	if (uid == REGISTRY_UID_UNKNOWN)
+		return 0;
+	for (i = 0; i < o->nids; i++)
+		if (!o->ids[i].group && o->ids[i].id == uid)
+			return 1;
+	if (member == NULL)
+		return 0;
+	for (i = 0; i < o->nids; i++) {
+		if (!o->ids[i].group)
+			continue;
+		r = member(arg, uid, o->ids[i].id);
+		if (r > 0)
+			return 1;
+		if (r == -EAGAIN)
+			unknown = true;
+	}
+	return unknown ? -EAGAIN : 0;
+}
+
 bool
 policy_owner_allows(const struct policy_owner *o, uint32_t uid,
     policy_member_fn *member, void *arg)
 {
-	size_t i;
-
-	if (uid == REGISTRY_UID_UNKNOWN)
-		return false;
-	for (i = 0; i < o->nids; i++)
-		if (!o->ids[i].group && o->ids[i].id == uid)
-			return true;
-	if (member == NULL)
-		return false;
-	for (i = 0; i < o->nids; i++)
-		if (o->ids[i].group && member(arg, uid, o->ids[i].id))
-			return true;
-	return false;
+	return policy_owner_check(o, uid, member, arg) > 0;
 }
 
 /* ---------------------------------------------------------- text */

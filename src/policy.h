@@ -142,8 +142,12 @@ struct policy_resolver {
 	void *arg;
 };
 
-/* Is uid a member of group gid (primary or supplementary)? */
-typedef bool policy_member_fn(void *arg, uint32_t uid, uint32_t gid);
+/*
+ * Is uid a member of group gid (primary or supplementary)?  1 yes, 0
+ * no, or a negative errno when it cannot say now (-EAGAIN: the answer
+ * is being looked up; ask again when it is known).
+ */
+typedef int policy_member_fn(void *arg, uint32_t uid, uint32_t gid);
 
 /* The decision of policy_allows, for logs and `epmdctl policy test`. */
 struct policy_decision {
@@ -227,6 +231,14 @@ const struct policy_owner *policy_owner_of(const struct policy *p,
  * (then groups never match).
  */
 bool policy_owner_allows(const struct policy_owner *o, uint32_t uid,
+    policy_member_fn *member, void *arg);
+/*
+ * The same, saying when it cannot tell yet: 1 allowed, 0 refused, or
+ * -EAGAIN when no user id matches, no group is known to, and the
+ * membership of some group was not known (member said -EAGAIN).
+ * policy_owner_allows refuses then: it never guesses.
+ */
+int policy_owner_check(const struct policy_owner *o, uint32_t uid,
     policy_member_fn *member, void *arg);
 
 /*

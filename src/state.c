@@ -177,24 +177,55 @@ state_put_policy(struct wbuf *w, bool file, const void *text, size_t len)
 	return record_end(w, start, r);
 }
 
-int
-state_put_records(struct wbuf *w, const struct registry *reg)
+/*
+ * The snapshot's records; with fit, a record that does not fit ends its
+ * part (registrations, then old names) instead of the whole: a record
+ * that fails leaves w as it was before it (record_end), so what is
+ * written is whole records, the oldest registrations first.
+ */
+static int
+put_records(struct wbuf *w, const struct registry *reg, bool fit,
+    bool *ret_whole)
 {
 	const struct node *n;
 	int r;
 
+	*ret_whole = true;
 	/*
 	 * Registrations first, oldest first, so that replaying them meets
 	 * no old names (no recycling) and rebuilds the NAMES order.
 	 */
 	for (n = registry_last_active(reg); n != NULL;
 	     n = registry_prev_active(n))
-		if ((r = state_put_registered(w, n)) < 0)
-			return r;
+		if ((r = state_put_registered(w, n)) < 0) {
+			if (!fit || r != -ENOBUFS)
+				return r;
+			*ret_whole = false;
+			break;
+		}
 	for (n = registry_first_old(reg); n != NULL; n = registry_next(n))
-		if ((r = state_put_old(w, n)) < 0)
-			return r;
+		if ((r = state_put_old(w, n)) < 0) {
+			if (!fit || r != -ENOBUFS)
+				return r;
+			*ret_whole = false;
+			break;
+		}
 	return 0;
+}
+
+int
+state_put_records(struct wbuf *w, const struct registry *reg)
+{
+	bool whole;
+
+	return put_records(w, reg, false, &whole);
+}
+
+int
+state_put_records_fitting(struct wbuf *w, const struct registry *reg,
+    bool *ret_whole)
+{
+	return put_records(w, reg, true, ret_whole);
 }
 
 int

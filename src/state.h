@@ -23,8 +23,15 @@
 /* Bump when a record changes layout; older blobs are then refused. */
 #define STATE_VERSION 1
 #define STATE_HEADER_SIZE 32
-/* Largest blob loaded (20000 nodes of the longest names and extras). */
+/*
+ * Largest blob loaded (30000 nodes of the longest names and extras).
+ * The tests build a second daemon with a smaller one (the Makefile's
+ * small-state binary), to fill it with the registrations a test can
+ * hold; nothing else sets it.
+ */
+#ifndef STATE_MAX_SIZE
 #define STATE_MAX_SIZE (64u << 20)
+#endif
 /* Largest record (header of 9 bytes + the longest registration). */
 #define STATE_MAX_RECORD 2200
 /* Largest POLICY record: flags, length, the largest configuration. */
@@ -57,6 +64,16 @@ int state_put_policy(struct wbuf *w, bool file, const void *text,
     size_t len);
 /* The records of a snapshot: registrations oldest first, old names. */
 int state_put_records(struct wbuf *w, const struct registry *reg);
+/*
+ * The same, for a snapshot that has to be written whatever the registry
+ * holds: the registrations (oldest first) and old names that fit in w
+ * (a snapshot's buffer stops at STATE_MAX_SIZE, which the loader
+ * accepts), the rest left out; *ret_whole says whether all of them fit.
+ * The POLICY record goes before them, so that the configuration in
+ * force always has its room: registrations get what it leaves.
+ */
+int state_put_records_fitting(struct wbuf *w, const struct registry *reg,
+    bool *ret_whole);
 /* A whole snapshot: header and records. */
 /*
  * Whether a blob of len bytes, snapshot of them the snapshot, should be

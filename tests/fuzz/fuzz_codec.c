@@ -53,7 +53,7 @@ fuzz_owner(void *arg, void *owner, uint32_t *ret_uid, uint64_t *ret_inode)
 	return 0;
 }
 
-static bool
+static int
 fuzz_member(void *arg, uint32_t uid, uint32_t gid)
 {
 	(void)arg;

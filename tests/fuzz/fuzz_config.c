@@ -36,7 +36,7 @@ resolve(void *arg, const char *name, uint32_t *ret)
 
 static const struct policy_resolver names = { resolve, resolve, NULL };
 
-static bool
+static int
 member(void *arg, uint32_t uid, uint32_t gid)
 {
 	(void)arg;

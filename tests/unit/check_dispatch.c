@@ -678,10 +678,15 @@ fake_owner(void *arg, void *owner, uint32_t *ret_uid, uint64_t *ret_inode)
 	return 0;
 }
 
-static bool
+/* uid 3000's groups are being looked up until fake_known is set. */
+static bool fake_known;
+
+static int
 fake_member(void *arg, uint32_t uid, uint32_t gid)
 {
 	(void)arg;
+	if (uid == 3000)
+		return fake_known ? gid == 130 : -EAGAIN;
 	return uid == 2000 && gid == 130;
 }
 
@@ -765,6 +770,29 @@ START_TEST(t_policy_owner)
 	ck_assert_int_eq(r.fate, DISPATCH_REPLY_KEEP);
 	ck_assert_uint_eq(owner_asked, 0);
 	ck_assert_uint_eq(r.node->uid, REGISTRY_UID_UNKNOWN);
+	ck_assert_uint_eq(ctx.stats.refused[DISPATCH_NOT_OWNER], 6);
+	/*
+	 * A uid whose groups are not known yet: no reply and no change
+	 * until they are (never a guess), then the same request again.
+	 */
+	registry_unregister(reg, registry_lookup(reg, (const uint8_t *)"ejab",
+				     4),
+	    REGISTRY_CLOSED, 1000);
+	fake_uid = 3000;
+	fake_known = false;
+	r = run_from("00 11 78 a6 4d 4d 00 00 06 00 05 00 04 65 6a 61 62 00 00",
+	    (void *)7, "127.0.0.1", true);
+	ck_assert_int_eq(r.fate, DISPATCH_WAIT);
+	ck_assert_int_eq(r.refusal, DISPATCH_OK);
+	ck_assert_uint_eq(r.uid, 3000);
+	ck_assert(r.inode == 10000);
+	ck_assert_uint_eq(out.len, 0);
+	ck_assert_ptr_null(registry_lookup(reg, (const uint8_t *)"ejab", 4));
+	fake_known = true;
+	r = run_from("00 11 78 a6 4d 4d 00 00 06 00 05 00 04 65 6a 61 62 00 00",
+	    (void *)7, "127.0.0.1", true);
+	ck_assert_int_eq(r.fate, DISPATCH_REPLY_KEEP);
+	ck_assert_uint_eq(r.node->uid, 3000);
 	ck_assert_uint_eq(ctx.stats.refused[DISPATCH_NOT_OWNER], 6);
 	policy_free(remote);
 	policy_free(p);

@@ -46,11 +46,16 @@ fake_group(void *arg, const char *name, uint32_t *ret)
 
 static const struct policy_resolver names = { fake_user, fake_group, NULL };
 
-/* uid 2000 is in group 130; nobody else is in any group. */
-static bool
+/*
+ * uid 2000 is in group 130; uid 3000's groups are not known yet (being
+ * looked up); nobody else is in any group.
+ */
+static int
 fake_member(void *arg, uint32_t uid, uint32_t gid)
 {
 	(void)arg;
+	if (uid == 3000)
+		return -EAGAIN;
 	return uid == 2000 && gid == 130;
 }
 
@@ -322,6 +327,27 @@ START_TEST(t_owners)
 	    NULL));
 	ck_assert(!policy_owner_allows(&p->owners[0], REGISTRY_UID_UNKNOWN,
 	    fake_member, NULL));
+	/*
+	 * A membership not known yet: "cannot tell" from the check, a
+	 * refusal from allows (never a guess); a user id still decides.
+	 */
+	ck_assert_int_eq(policy_owner_check(&p->owners[2], 3000, fake_member,
+			     NULL),
+	    -EAGAIN);
+	ck_assert(!policy_owner_allows(&p->owners[2], 3000, fake_member,
+	    NULL));
+	ck_assert_int_eq(policy_owner_check(&p->owners[2], 42, fake_member,
+			     NULL),
+	    1);
+	ck_assert_int_eq(policy_owner_check(&p->owners[2], 2000, fake_member,
+			     NULL),
+	    1);
+	ck_assert_int_eq(policy_owner_check(&p->owners[2], 2001, fake_member,
+			     NULL),
+	    0);
+	ck_assert_int_eq(policy_owner_check(&p->owners[1], 3000, fake_member,
+			     NULL),
+	    0); /* a rule naming no group never asks */
 	ck_assert_uint_eq(p->owners[4].ids[0].id, 130);
 	ck_assert(p->owners[4].ids[0].group);
 	ck_assert_str_eq(p->owners[4].ids[0].name, "130");

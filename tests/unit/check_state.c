@@ -5,7 +5,8 @@
  * (names, fields, creation counters, old names, order, ids); a cut
  * last record is ignored; every truncation and every flipped byte of a
  * blob is loaded or refused, never crashes, and a refused blob leaves
- * the registry empty.
+ * the registry empty; a state too full for every registration still
+ * holds the configuration.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -449,6 +450,113 @@ START_TEST(t_policy_records)
 }
 END_TEST
 
+/*
+ * A registry whose snapshot passes STATE_MAX_SIZE: registrations of the
+ * longest names and extras (990 and 1020 bytes, about 2100 bytes a
+ * record), more than the bound holds.
+ */
+#define FULL_NODES 32500
+#define FULL_LONG 1020
+#define FULL_NAME (10 + 245 * 4)
+
+static struct registry *
+full_registry(void)
+{
+	struct registry *reg = registry_new(REGISTRY_OLD_KEEP, unit_key);
+	uint8_t name[FULL_NAME + 16], extra[FULL_LONG];
+	struct registry_entry e;
+	struct node *n;
+	int i;
+
+	/* 10 ASCII characters, then 245 of 4 bytes: 255, ALIVE2's most. */
+	for (i = 10; i + 4 <= FULL_NAME; i += 4)
+		memcpy(name + i, "\xf0\x9f\x98\x80", 4);
+	memset(extra, 'x', sizeof(extra));
+	memset(&e, 0, sizeof(e));
+	e.name = name;
+	e.nlen = FULL_NAME;
+	e.extra = extra;
+	e.elen = sizeof(extra);
+	e.type = 77;
+	e.hv = 6;
+	e.lv = 5;
+	e.owner = (void *)1;
+	e.fd = 9;
+	for (i = 0; i < FULL_NODES; i++) {
+		snprintf((char *)name, 16, "full%06d", i);
+		memcpy(name + 10, "\xf0\x9f\x98\x80", 4); /* the NUL */
+		e.port = (uint16_t)(1000 + i);
+		n = NULL;
+		ck_assert_int_eq(registry_register(reg, &e, 1000 + i, &n), 0);
+	}
+	return reg;
+}
+
+/*
+ * Issue 15: a state too full for every registration still saves the
+ * configuration in force, the largest one included, with the oldest
+ * registrations that fit after it, and loads.
+ */
+START_TEST(t_full_keeps_policy)
+{
+	struct registry *reg = full_registry(), *copy;
+	struct state_summary sum;
+	const struct node *n;
+	struct wbuf w;
+	char *big = malloc(POLICY_MAX_FILE), want[16];
+	size_t hdr, i;
+	bool whole = true;
+
+	ck_assert_ptr_nonnull(big);
+	memset(big, '#', POLICY_MAX_FILE);
+	wbuf_init_growable(&w, STATE_MAX_SIZE);
+	ck_assert_int_eq(state_put_header(&w, 1, registry_next_id(reg)), 0);
+	hdr = w.len;
+	/* All of them do not fit: the plain snapshot is refused. */
+	ck_assert_int_eq(state_put_policy(&w, true, big, POLICY_MAX_FILE), 0);
+	ck_assert_int_eq(state_put_records(&w, reg), -ENOBUFS);
+	/* Fitting: the policy, then as many as fit, whole records. */
+	w.len = hdr;
+	ck_assert_int_eq(state_put_policy(&w, true, big, POLICY_MAX_FILE), 0);
+	ck_assert_int_eq(state_put_records_fitting(&w, reg, &whole), 0);
+	ck_assert(!whole);
+	ck_assert_uint_le(w.len, STATE_MAX_SIZE);
+	ck_assert_uint_gt(w.len, STATE_MAX_SIZE - STATE_MAX_RECORD);
+	copy = registry_new(REGISTRY_OLD_KEEP, unit_key);
+	ck_assert_int_eq(state_load(w.p, w.len, copy, &sum), 0);
+	ck_assert(sum.policy && sum.policy_file);
+	ck_assert_uint_eq(sum.policy_len, POLICY_MAX_FILE);
+	ck_assert_mem_eq(sum.policy_text, big, POLICY_MAX_FILE);
+	ck_assert(!sum.torn_tail);
+	ck_assert_uint_gt(sum.active, FULL_NODES * 9 / 10);
+	ck_assert_uint_lt(sum.active, FULL_NODES);
+	/* The oldest ones, in NAMES order (newest first). */
+	for (n = registry_first_active(copy), i = sum.active; n != NULL;
+	     n = registry_next(n)) {
+		snprintf(want, sizeof(want), "full%06zu", --i);
+		ck_assert_mem_eq(n->data, want, 10);
+	}
+	ck_assert_uint_eq(i, 0);
+	state_summary_fini(&sum);
+	registry_free(copy);
+	/* When everything fits, fitting is the plain snapshot. */
+	registry_free(reg);
+	reg = sample();
+	w.len = 0;
+	ck_assert_int_eq(state_put_header(&w, 1, registry_next_id(reg)), 0);
+	ck_assert_int_eq(state_put_records_fitting(&w, reg, &whole), 0);
+	ck_assert(whole);
+	copy = registry_new(REGISTRY_OLD_KEEP, unit_key);
+	ck_assert_int_eq(state_load(w.p, w.len, copy, &sum), 0);
+	assert_same(reg, copy);
+	state_summary_fini(&sum);
+	registry_free(copy);
+	wbuf_fini(&w);
+	registry_free(reg);
+	free(big);
+}
+END_TEST
+
 Suite *
 state_suite(void)
 {
@@ -465,6 +573,11 @@ state_suite(void)
 	tcase_add_test(tc, t_every_truncation_and_flip);
 	tcase_add_test(tc, t_compaction_bounds);
 	tcase_add_test(tc, t_policy_records);
+	suite_add_tcase(s, tc);
+	/* 64 MiB of records, made, written and loaded (and CRC-checked). */
+	tc = tcase_create("full");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, t_full_keeps_policy);
 	suite_add_tcase(s, tc);
 	return s;
 }
