@@ -187,7 +187,7 @@ IT_ENV := EPMDD=$(abspath $(EPMDD)) EPMDCTL=$(abspath $(EPMDCTL))
 endif
 
 # A daemon whose saved state holds 4 MiB instead of STATE_MAX_SIZE, for
-# 095-policy-state-full: filling 64 MiB takes more registrations than a
+# 097-policy-state-full: filling 64 MiB takes more registrations than a
 # process may hold descriptors for.  Only state.c and persist.c differ.
 SMALL_STATE := $(B)/small-state/epmdd
 SMALL_STATE_OBJS := $(filter-out $(B)/state.o $(B)/persist.o,$(DAEMON_OBJS)) \
