@@ -8,6 +8,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +20,10 @@ static struct {
 	int verbosity;
 	log_sink_fn *sink;
 	void *sink_arg;
-	/* log_peer rate limit */
-	time_t window;
-	unsigned in_window;
-	unsigned long suppressed;
-} L = { "epmdd", LOG_TO_STDERR, 0, NULL, NULL, 0, 0, 0 };
+	struct log_limit peer; /* log_peer's */
+} L = { "epmdd", LOG_TO_STDERR, 0, NULL, NULL,
+	LOG_LIMIT_INIT(LOG_PEER_BURST, LOG_PEER_INTERVAL,
+	    "messages about peers") };
 
 void
 log_init(const char *progname, enum log_dest dest, int verbosity)
@@ -163,38 +163,68 @@ log_warn_at(LOG_AT_PARAMS, const char *fmt, ...)
 	errno = saved;
 }
 
+/*
+ * May one more message go out under limit?  Opens a new window when the
+ * last one is over, first saying how many the last one dropped.
+ */
+static bool
+limit_admit(struct log_limit *limit, int priority)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ts.tv_sec - limit->window >= (long long)limit->interval) {
+		if (limit->suppressed > 0) {
+			char msg[128];
+
+			snprintf(msg, sizeof(msg), "%lu %s suppressed",
+			    limit->suppressed, limit->what);
+			emit(priority, NULL, msg, NULL, 0);
+		}
+		limit->window = ts.tv_sec;
+		limit->in_window = 0;
+		limit->suppressed = 0;
+	}
+	if (limit->in_window >= limit->burst) {
+		limit->suppressed++;
+		return false;
+	}
+	limit->in_window++;
+	return true;
+}
+
 void
 log_peer_at(LOG_AT_PARAMS, const char *fmt, ...)
 {
 	struct log_src src = { file, line, func };
-	struct timespec ts;
 	va_list ap;
 	int saved = errno;
 
-	if (!wanted(LOG_DEBUG, 1))
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (ts.tv_sec - L.window >= LOG_PEER_INTERVAL) {
-		if (L.suppressed > 0) {
-			char msg[96];
-
-			snprintf(msg, sizeof(msg),
-			    "%lu messages about peers suppressed",
-			    L.suppressed);
-			emit(LOG_DEBUG, NULL, msg, NULL, 0);
-		}
-		L.window = ts.tv_sec;
-		L.in_window = 0;
-		L.suppressed = 0;
-	}
-	if (L.in_window >= LOG_PEER_BURST) {
-		L.suppressed++;
+	if (!wanted(LOG_DEBUG, 1) || !limit_admit(&L.peer, LOG_DEBUG)) {
 		errno = saved;
 		return;
 	}
-	L.in_window++;
 	va_start(ap, fmt);
 	vlog(LOG_DEBUG, 1, &src, NULL, 0, NULL, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+void
+log_limited_at(LOG_AT_PARAMS, struct log_limit *limit, int priority,
+    const struct log_field *fields, size_t n, const char *fmt, ...)
+{
+	struct log_src src = { file, line, func };
+	int depth = priority == LOG_DEBUG ? 1 : 0;
+	va_list ap;
+	int saved = errno;
+
+	if (!wanted(priority, depth) || !limit_admit(limit, priority)) {
+		errno = saved;
+		return;
+	}
+	va_start(ap, fmt);
+	vlog(priority, depth, &src, fields, n, NULL, fmt, ap);
 	va_end(ap);
 	errno = saved;
 }

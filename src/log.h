@@ -5,7 +5,8 @@
  * destination is chosen once (stderr, stderr for journald with <N>
  * prefixes, or syslog) and a sink hook can take over (structured
  * journal records, tests).  Messages caused by remote peers go through
- * log_peer, which is rate-limited.  The log_*() macros pass their
+ * log_peer, which is rate-limited; log_limited applies a limit of the
+ * caller's to other messages a peer can repeat.  The log_*() macros pass their
  * caller's file, line and function along for the sink.  Never writes to
  * stdout.
  */
@@ -20,6 +21,8 @@
 #define LOG_PEER_BURST 20
 #define LOG_PEER_INTERVAL 1
 #define LOG_MAX_LINE 1024
+/* Node names (escaped) are cut to this many bytes in log lines. */
+#define LOG_NAME_SIZE 512
 
 enum log_dest {
 	LOG_TO_STDERR,	/* timestamped lines on stderr */
@@ -62,6 +65,23 @@ int log_get_verbosity(void);
 void log_set_sink(log_sink_fn *fn, void *arg);
 
 /*
+ * A rate limit for one kind of message: at most burst messages in a
+ * window of interval seconds; the first message after a window in which
+ * some were dropped is preceded by "N <what> suppressed", at the same
+ * priority.  Initialise with LOG_LIMIT_INIT.
+ */
+struct log_limit {
+	unsigned burst;
+	unsigned interval;
+	const char *what;
+	long long window;
+	unsigned in_window;
+	unsigned long suppressed;
+};
+#define LOG_LIMIT_INIT(burst, interval, what) \
+	{ (burst), (interval), (what), 0, 0, 0 }
+
+/*
  * The log_*() names below are macros that pass the caller's location to
  * the *_at() functions; call the macros.
  */
@@ -81,6 +101,8 @@ void log_set_sink(log_sink_fn *fn, void *arg);
 #define log_peer(...) log_peer_at(LOG_AT, __VA_ARGS__)
 /* A message with structured fields (for journald). */
 #define log_fields(...) log_fields_at(LOG_AT, __VA_ARGS__)
+/* A message with fields, at priority, within a rate limit. */
+#define log_limited(...) log_limited_at(LOG_AT, __VA_ARGS__)
 /*
  * Log at priority with ": strerror(-err)" appended; returns err (a
  * negative errno) so callers can "return log_errno(...)".
@@ -109,6 +131,9 @@ void log_peer_at(LOG_AT_PARAMS, const char *fmt, ...)
 void log_fields_at(LOG_AT_PARAMS, int priority,
     const struct log_field *fields, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
+void log_limited_at(LOG_AT_PARAMS, struct log_limit *limit, int priority,
+    const struct log_field *fields, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
 int log_errno_at(LOG_AT_PARAMS, int priority, int err, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 void fatal_at(LOG_AT_PARAMS, const char *fmt, ...)
