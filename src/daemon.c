@@ -46,9 +46,6 @@
 #define EPMDD_VERSION "unknown"
 #endif
 
-/* Escaped node names are cut to this in log lines. */
-#define LOG_NAME_SIZE 512
-
 struct daemon {
 	uv_loop_t loop;
 	const struct options *opts;

@@ -46,6 +46,14 @@
 #define EPMDCTL_TIMEOUT 10
 /* Largest NAMES reply read over TCP. */
 #define EPMDCTL_MAX_NAMES (16u << 20)
+/*
+ * watch, when the daemon goes away (an upgrade, a restart): the first
+ * attempt to reconnect after WATCH_RETRY_MIN_MS, each next one twice as
+ * late, at most WATCH_RETRY_MAX_MS apart, until subscribed or
+ * interrupted.
+ */
+#define WATCH_RETRY_MIN_MS 100
+#define WATCH_RETRY_MAX_MS 1000
 
 static struct {
 	const char *socket;
@@ -53,6 +61,8 @@ static struct {
 	const char *host;
 	unsigned port;
 	const char *uid;	/* --uid, for policy test */
+	bool no_reconnect;	/* --no-reconnect, for watch */
+	bool quiet;		/* warnings recorded, not printed */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	/* With --json: the last warning, and whether a failure has its
 	 * JSON document already. */
@@ -76,7 +86,8 @@ warnx_(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(G.last_warning, sizeof(G.last_warning), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "epmdctl: %s\n", G.last_warning);
+	if (!G.quiet)
+		fprintf(stderr, "epmdctl: %s\n", G.last_warning);
 }
 
 /* ---------------------------------------------------------- JSON */
@@ -374,6 +385,7 @@ ctl_connect(struct ctl_conn *c)
 				: "");
 		if (c->fd >= 0)
 			close(c->fd);
+		c->fd = -1;
 		return -1;
 	}
 	return 0;
@@ -1652,13 +1664,109 @@ print_event(const struct ctl_msg *m)
 	fflush(stdout);
 }
 
+/*
+ * watch's own lines, shaped like events: "disconnected" when the daemon
+ * went away, "reconnected" when subscribed again.
+ */
+static void
+print_watch_state(const char *ev, const char *text)
+{
+	struct timespec ts;
+	char stamp[48];
+	uint64_t ms;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	iso_time(ms, stamp, sizeof(stamp));
+	if (G.json) {
+		printf("{\"time\":\"%s\",\"time_ms\":%llu,\"event\":\"%s\","
+		       "\"socket\":",
+		    stamp, (unsigned long long)ms, ev);
+		json_str(stdout, G.path);
+		printf("}\n");
+	} else
+		printf("%s %s %s: %s\n", stamp, ev, G.path, text);
+	fflush(stdout);
+}
+
+/*
+ * Connect and subscribe.  1 when subscribed; 0 when it may work later
+ * (the daemon unreachable, gone before answering, silent, or busy);
+ * -1 when it will not (an error answer, reported; an interrupt).  Either
+ * way, *status is the exit status for it.  again: a reconnection, whose
+ * failed attempts say nothing.
+ */
+static int
+watch_subscribe(struct ctl_conn *c, bool again, int *status)
+{
+	struct ctl_msg m;
+	int r;
+
+	c->fd = -1;
+	G.quiet = again;
+	*status = ctl_request(c, CTL_WATCH, NULL, NULL);
+	r = *status == EXIT_OK ? ctl_next(c, &m, EPMDCTL_TIMEOUT * 1000) : -1;
+	G.quiet = false;
+	if (r > 0 && m.type == CTL_OK)
+		return 1;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	if (interrupted)
+		return -1;
+	if (r > 0 && m.type == CTL_ERROR &&
+	    !(again && ctlproto_u64(&m, "code", 0) == CTL_ERR_BUSY)) {
+		*status = report_error("watch", &m);
+		return -1;
+	}
+	if (r == 0 && !again)
+		warnx_("epmdd closed the connection");
+	if (*status == EXIT_OK)
+		*status = EXIT_UNREACHABLE;
+	return again ? 0 : -1;
+}
+
+/*
+ * Subscribe again after the daemon went away, waiting longer between
+ * attempts up to WATCH_RETRY_MAX_MS.  1 when subscribed, -1 as
+ * watch_subscribe or when interrupted (SIGINT and SIGTERM are blocked
+ * but during the waits, so that none is missed).
+ */
+static int
+watch_reconnect(struct ctl_conn *c, int *status)
+{
+	unsigned wait_ms = WATCH_RETRY_MIN_MS;
+	sigset_t block, old;
+	struct timespec ts;
+	int r;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	for (;;) {
+		sigprocmask(SIG_BLOCK, &block, &old);
+		ts.tv_sec = wait_ms / 1000;
+		ts.tv_nsec = (long)(wait_ms % 1000) * 1000000;
+		if (!interrupted)
+			(void)ppoll(NULL, 0, &ts, &old);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (interrupted) {
+			*status = EXIT_OK;
+			return -1;
+		}
+		if ((r = watch_subscribe(c, true, status)) != 0)
+			return r;
+		wait_ms = UTIL_MIN(wait_ms * 2, WATCH_RETRY_MAX_MS);
+	}
+}
+
 static int
 cmd_watch(int argc, char **argv)
 {
 	static struct ctl_conn c;
 	struct sigaction sa;
 	struct ctl_msg m;
-	int r;
+	int r, status;
 
 	(void)argc;
 	(void)argv;
@@ -1666,29 +1774,28 @@ cmd_watch(int argc, char **argv)
 	sa.sa_handler = on_interrupt;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if ((r = ctl_request(&c, CTL_WATCH, NULL, NULL)) != EXIT_OK)
-		return r;
-	r = ctl_next(&c, &m, EPMDCTL_TIMEOUT * 1000);
-	if (r <= 0 || m.type != CTL_OK) {
-		close(c.fd);
-		if (r == 0)
-			warnx_("epmdd closed the connection");
-		return r > 0 && m.type == CTL_ERROR ? report_error("watch", &m)
-						    : EXIT_UNREACHABLE;
-	}
+	if (watch_subscribe(&c, false, &status) < 0)
+		return interrupted ? EXIT_OK : status;
 	for (;;) {
-		r = ctl_next(&c, &m, -1);
-		if (r <= 0)
-			break;
-		if (m.type == CTL_EVENT)
-			print_event(&m);
+		while ((r = ctl_next(&c, &m, -1)) > 0)
+			if (m.type == CTL_EVENT)
+				print_event(&m);
+		close(c.fd);
+		if (interrupted)
+			return EXIT_OK;
+		if (r < 0)
+			return EXIT_UNREACHABLE; /* a bad message, told */
+		if (G.no_reconnect) {
+			warnx_("epmdd closed the connection");
+			return EXIT_UNREACHABLE;
+		}
+		print_watch_state("disconnected",
+		    "epmdd closed the connection; reconnecting");
+		if (watch_reconnect(&c, &status) < 0)
+			return interrupted ? EXIT_OK : status;
+		print_watch_state("reconnected",
+		    "events while disconnected were not seen");
 	}
-	close(c.fd);
-	if (interrupted)
-		return EXIT_OK;
-	if (r == 0)
-		warnx_("epmdd closed the connection");
-	return EXIT_UNREACHABLE;
 }
 
 /* ---------------------------------------------------------- main */
@@ -1705,7 +1812,7 @@ static const struct command {
 	{ "status", 0, 0, cmd_status, "status" },
 	{ "stop", 1, 1, cmd_stop, "stop NAME" },
 	{ "shutdown", 0, 0, cmd_shutdown, "shutdown" },
-	{ "watch", 0, 0, cmd_watch, "watch" },
+	{ "watch", 0, 0, cmd_watch, "watch [--no-reconnect]" },
 	{ "upgrade", 0, 1, cmd_upgrade, "upgrade [PATH]" },
 	{ "reload", 0, 0, cmd_reload, "reload" },
 	{ "policy", 0, 4, cmd_policy,
@@ -1733,6 +1840,9 @@ usage(FILE *f)
 	    "4369)\n"
 	    "  -u, --uid USER      policy test: the user whose socket "
 	    "registers\n"
+	    "      --no-reconnect  watch: exit 3 when epmdd goes away "
+	    "(by default\n"
+	    "                      watch says so and reconnects)\n"
 	    "  -h, --help          this text\n"
 	    "  -V, --version       the version\n"
 	    "\nexit status: 0 success, 1 failure (name not found, refused),\n"
@@ -1788,6 +1898,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "uid", required_argument, NULL, 'u' },
+		{ "no-reconnect", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct command *cmd;
@@ -1833,6 +1944,9 @@ main(int argc, char **argv)
 		case 'u':
 			G.uid = optarg;
 			break;
+		case 'R':
+			G.no_reconnect = true;
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
@@ -1862,6 +1976,10 @@ main(int argc, char **argv)
 	}
 	if (G.uid != NULL && cmd->fn != cmd_policy) {
 		warnx_("--uid applies to policy test only");
+		return EXIT_USAGE;
+	}
+	if (G.no_reconnect && cmd->fn != cmd_watch) {
+		warnx_("--no-reconnect applies to watch only");
 		return EXIT_USAGE;
 	}
 	if (G.socket != NULL) {

@@ -8,6 +8,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +20,10 @@ static struct {
 	int verbosity;
 	log_sink_fn *sink;
 	void *sink_arg;
-	/* log_peer rate limit */
-	time_t window;
-	unsigned in_window;
-	unsigned long suppressed;
-} L = { "epmdd", LOG_TO_STDERR, 0, NULL, NULL, 0, 0, 0 };
+	struct log_limit peer; /* log_peer's */
+} L = { "epmdd", LOG_TO_STDERR, 0, NULL, NULL,
+	LOG_LIMIT_INIT(LOG_PEER_BURST, LOG_PEER_INTERVAL,
+	    "messages about peers") };
 
 void
 log_init(const char *progname, enum log_dest dest, int verbosity)
@@ -84,15 +84,15 @@ level_name(int priority)
 }
 
 static void
-emit(int priority, const char *msg, const struct log_field *fields,
-    size_t nfields)
+emit(int priority, const struct log_src *src, const char *msg,
+    const struct log_field *fields, size_t nfields)
 {
 	struct timespec ts;
 	struct tm tm;
 	char stamp[32];
 
 	if (L.sink != NULL) {
-		L.sink(L.sink_arg, priority, msg, fields, nfields);
+		L.sink(L.sink_arg, priority, src, msg, fields, nfields);
 		return;
 	}
 	switch (L.dest) {
@@ -114,8 +114,9 @@ emit(int priority, const char *msg, const struct log_field *fields,
 }
 
 static void
-vlog(int priority, int depth, const struct log_field *fields, size_t nfields,
-    const char *suffix, const char *fmt, va_list ap)
+vlog(int priority, int depth, const struct log_src *src,
+    const struct log_field *fields, size_t nfields, const char *suffix,
+    const char *fmt, va_list ap)
 {
 	char msg[LOG_MAX_LINE];
 	int saved = errno;
@@ -128,93 +129,128 @@ vlog(int priority, int depth, const struct log_field *fields, size_t nfields,
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (n >= 0 && suffix != NULL && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", suffix);
-	emit(priority, msg, fields, nfields);
+	emit(priority, src, msg, fields, nfields);
 	errno = saved;
 }
 
-#define LOG_WRAPPER(name, prio, depth)                        \
-	void name(const char *fmt, ...)                      \
-	{                                                    \
-		va_list ap;                                  \
-		va_start(ap, fmt);                           \
-		vlog(prio, depth, NULL, 0, NULL, fmt, ap);   \
-		va_end(ap);                                  \
+#define LOG_WRAPPER(name, prio, depth)                                 \
+	void name(LOG_AT_PARAMS, const char *fmt, ...)                \
+	{                                                             \
+		struct log_src src = { file, line, func };            \
+		va_list ap;                                           \
+		va_start(ap, fmt);                                    \
+		vlog(prio, depth, &src, NULL, 0, NULL, fmt, ap);      \
+		va_end(ap);                                           \
 	}
 
-LOG_WRAPPER(log_errx, LOG_ERR, 0)
-LOG_WRAPPER(log_warnx, LOG_WARNING, 0)
-LOG_WRAPPER(log_notice, LOG_NOTICE, 0)
-LOG_WRAPPER(log_info, LOG_INFO, 0)
-LOG_WRAPPER(log_debug, LOG_DEBUG, 1)
-LOG_WRAPPER(log_trace, LOG_DEBUG, 2)
+LOG_WRAPPER(log_errx_at, LOG_ERR, 0)
+LOG_WRAPPER(log_warnx_at, LOG_WARNING, 0)
+LOG_WRAPPER(log_notice_at, LOG_NOTICE, 0)
+LOG_WRAPPER(log_info_at, LOG_INFO, 0)
+LOG_WRAPPER(log_debug_at, LOG_DEBUG, 1)
+LOG_WRAPPER(log_trace_at, LOG_DEBUG, 2)
 
 void
-log_warn(const char *fmt, ...)
+log_warn_at(LOG_AT_PARAMS, const char *fmt, ...)
 {
+	struct log_src src = { file, line, func };
 	va_list ap;
 	int saved = errno;
 
 	va_start(ap, fmt);
-	vlog(LOG_WARNING, 0, NULL, 0, strerror(saved), fmt, ap);
+	vlog(LOG_WARNING, 0, &src, NULL, 0, strerror(saved), fmt, ap);
 	va_end(ap);
 	errno = saved;
 }
 
-void
-log_peer(const char *fmt, ...)
+/*
+ * May one more message go out under limit?  Opens a new window when the
+ * last one is over, first saying how many the last one dropped.
+ */
+static bool
+limit_admit(struct log_limit *limit, int priority)
 {
 	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ts.tv_sec - limit->window >= (long long)limit->interval) {
+		if (limit->suppressed > 0) {
+			char msg[128];
+
+			snprintf(msg, sizeof(msg), "%lu %s suppressed",
+			    limit->suppressed, limit->what);
+			emit(priority, NULL, msg, NULL, 0);
+		}
+		limit->window = ts.tv_sec;
+		limit->in_window = 0;
+		limit->suppressed = 0;
+	}
+	if (limit->in_window >= limit->burst) {
+		limit->suppressed++;
+		return false;
+	}
+	limit->in_window++;
+	return true;
+}
+
+void
+log_peer_at(LOG_AT_PARAMS, const char *fmt, ...)
+{
+	struct log_src src = { file, line, func };
 	va_list ap;
 	int saved = errno;
 
-	if (!wanted(LOG_DEBUG, 1))
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (ts.tv_sec - L.window >= LOG_PEER_INTERVAL) {
-		if (L.suppressed > 0) {
-			char msg[96];
-
-			snprintf(msg, sizeof(msg),
-			    "%lu messages about peers suppressed",
-			    L.suppressed);
-			emit(LOG_DEBUG, msg, NULL, 0);
-		}
-		L.window = ts.tv_sec;
-		L.in_window = 0;
-		L.suppressed = 0;
-	}
-	if (L.in_window >= LOG_PEER_BURST) {
-		L.suppressed++;
+	if (!wanted(LOG_DEBUG, 1) || !limit_admit(&L.peer, LOG_DEBUG)) {
 		errno = saved;
 		return;
 	}
-	L.in_window++;
 	va_start(ap, fmt);
-	vlog(LOG_DEBUG, 1, NULL, 0, NULL, fmt, ap);
+	vlog(LOG_DEBUG, 1, &src, NULL, 0, NULL, fmt, ap);
 	va_end(ap);
 	errno = saved;
 }
 
 void
-log_fields(int priority, const struct log_field *fields, size_t n,
-    const char *fmt, ...)
+log_limited_at(LOG_AT_PARAMS, struct log_limit *limit, int priority,
+    const struct log_field *fields, size_t n, const char *fmt, ...)
 {
+	struct log_src src = { file, line, func };
+	int depth = priority == LOG_DEBUG ? 1 : 0;
+	va_list ap;
+	int saved = errno;
+
+	if (!wanted(priority, depth) || !limit_admit(limit, priority)) {
+		errno = saved;
+		return;
+	}
+	va_start(ap, fmt);
+	vlog(priority, depth, &src, fields, n, NULL, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+void
+log_fields_at(LOG_AT_PARAMS, int priority, const struct log_field *fields,
+    size_t n, const char *fmt, ...)
+{
+	struct log_src src = { file, line, func };
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(priority, priority == LOG_DEBUG ? 1 : 0, fields, n, NULL, fmt,
-	    ap);
+	vlog(priority, priority == LOG_DEBUG ? 1 : 0, &src, fields, n, NULL,
+	    fmt, ap);
 	va_end(ap);
 }
 
 int
-log_errno(int priority, int err, const char *fmt, ...)
+log_errno_at(LOG_AT_PARAMS, int priority, int err, const char *fmt, ...)
 {
+	struct log_src src = { file, line, func };
 	va_list ap;
 	int saved = errno;
 
 	va_start(ap, fmt);
-	vlog(priority, priority == LOG_DEBUG ? 1 : 0, NULL, 0,
+	vlog(priority, priority == LOG_DEBUG ? 1 : 0, &src, NULL, 0,
 	    strerror(err < 0 ? -err : err), fmt, ap);
 	va_end(ap);
 	errno = saved;
@@ -222,24 +258,26 @@ log_errno(int priority, int err, const char *fmt, ...)
 }
 
 void
-fatal(const char *fmt, ...)
+fatal_at(LOG_AT_PARAMS, const char *fmt, ...)
 {
+	struct log_src src = { file, line, func };
 	va_list ap;
 	const char *err = strerror(errno);
 
 	va_start(ap, fmt);
-	vlog(LOG_ERR, 0, NULL, 0, err, fmt, ap);
+	vlog(LOG_ERR, 0, &src, NULL, 0, err, fmt, ap);
 	va_end(ap);
 	exit(1);
 }
 
 void
-fatalx(const char *fmt, ...)
+fatalx_at(LOG_AT_PARAMS, const char *fmt, ...)
 {
+	struct log_src src = { file, line, func };
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_ERR, 0, NULL, 0, NULL, fmt, ap);
+	vlog(LOG_ERR, 0, &src, NULL, 0, NULL, fmt, ap);
 	va_end(ap);
 	exit(1);
 }

@@ -87,6 +87,7 @@ struct net {
 	void *drained_arg;
 	int reserve_fd;		/* spare descriptor for shedding on EMFILE */
 	time_t accept_logged;
+	struct log_limit owner_log; /* notices of refused local owners */
 	struct net_stats stats;
 	struct wbuf out; /* reply being built, reused */
 	uint8_t scratch[CODEC_INBUF_SIZE];
@@ -505,6 +506,33 @@ net_member_ready(struct net *net, uint32_t uid)
 	}
 }
 
+/*
+ * A local peer was refused a name by an ownership rule.  Its node only
+ * fails to start distribution (RabbitMQ's tools say "nodistribution"),
+ * so this is a notice, not peer-caused debug: the operator has to see
+ * which rule refused which uid.  Rate-limited all the same, as any local
+ * user can repeat it.  Other hosts' attempts stay at debug (log_peer).
+ */
+static void
+log_not_owner(struct net *net, const struct dispatch_result *res,
+    const char *peer, const char *rule)
+{
+	char name[LOG_NAME_SIZE], uid[16];
+	struct log_field f[4];
+	size_t nf = 0;
+
+	util_escape(name, sizeof(name), res->name, res->nlen);
+	f[nf++] = (struct log_field) { "EPMD_EVENT", "refused" };
+	f[nf++] = (struct log_field) { "EPMD_NODE", name };
+	f[nf++] = (struct log_field) { "EPMD_PEER", peer };
+	if (res->uid != REGISTRY_UID_UNKNOWN) {
+		snprintf(uid, sizeof(uid), "%u", res->uid);
+		f[nf++] = (struct log_field) { "EPMD_UID", uid };
+	}
+	log_limited(&net->owner_log, LOG_NOTICE, f, nf,
+	    "refused to register '%s' from %s: %s", name, peer, rule);
+}
+
 /* Handle one complete request (frame includes the length prefix). */
 static void
 conn_process(struct conn *c, const uint8_t *frame, size_t len)
@@ -548,10 +576,15 @@ conn_process(struct conn *c, const uint8_t *frame, size_t len)
 
 		net_addr_text(&c->peer, text);
 		dispatch_rule_text(&res, rule, sizeof(rule));
-		log_peer("%s from %s: %s (%s%s%s)", dispatch_tag_name(res.tag),
-		    text, res.why != NULL ? res.why : "refused",
-		    res.fate == DISPATCH_CLOSE ? "closed" : "error reply",
-		    rule[0] != '\0' ? "; " : "", rule);
+		if (res.refusal == DISPATCH_NOT_OWNER && c->is_local)
+			log_not_owner(net, &res, text, rule);
+		else
+			log_peer("%s from %s: %s (%s%s%s)",
+			    dispatch_tag_name(res.tag), text,
+			    res.why != NULL ? res.why : "refused",
+			    res.fate == DISPATCH_CLOSE ? "closed"
+						       : "error reply",
+			    rule[0] != '\0' ? "; " : "", rule);
 		if (net->cfg.on_refused != NULL)
 			net->cfg.on_refused(net->cfg.arg, &res, &c->peer);
 	}
@@ -1135,6 +1168,8 @@ net_new(uv_loop_t *loop, struct dispatch_ctx *dctx,
 	net->dctx = dctx;
 	net->cfg = *cfg;
 	net->stats.conns_limit = cfg->max_conns;
+	net->owner_log = (struct log_limit)LOG_LIMIT_INIT(NET_OWNER_LOG_BURST,
+	    NET_OWNER_LOG_INTERVAL, "notices of refused registrations");
 	TAILQ_INIT(&net->timeq);
 	TAILQ_INIT(&net->held);
 	TAILQ_INIT(&net->waitq);

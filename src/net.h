@@ -28,6 +28,12 @@
 #define NET_ACCEPT_BATCH 64
 /* Text form of a registry_addr: "[v6addr]:port". */
 #define NET_ADDR_TEXT 56
+/*
+ * Notices of local peers refused a name by an ownership rule: at most
+ * BURST per INTERVAL seconds (a local user can repeat them at will).
+ */
+#define NET_OWNER_LOG_BURST 5
+#define NET_OWNER_LOG_INTERVAL 10
 
 /* Called once when an accepted KILL_REQ asks the daemon to stop. */
 typedef void net_kill_fn(void *arg);

@@ -19,6 +19,11 @@
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
+/*
+ * Without this, sd_journal_sendv() is a macro that stamps every record
+ * with its own location (this file's sink); the sink adds the caller's.
+ */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #include "upgrade.h"
@@ -134,16 +139,20 @@ sysd_stderr_is_journal(void)
 	    ino == (unsigned long long)st.st_ino;
 }
 
-/* Fields beyond MESSAGE, PRIORITY and SYSLOG_IDENTIFIER. */
+/*
+ * Fields beyond MESSAGE, PRIORITY, SYSLOG_IDENTIFIER and the three
+ * CODE_* ones.
+ */
 #define SYSD_MAX_FIELDS 16
+#define SYSD_FIXED_FIELDS 6
 
 void
-sysd_journal_sink(void *arg, int priority, const char *msg,
-    const struct log_field *fields, size_t nfields)
+sysd_journal_sink(void *arg, int priority, const struct log_src *src,
+    const char *msg, const struct log_field *fields, size_t nfields)
 {
 	const char *ident = program_invocation_short_name;
-	struct iovec iov[3 + SYSD_MAX_FIELDS];
-	char buf[3 + SYSD_MAX_FIELDS][LOG_MAX_LINE + 32];
+	struct iovec iov[SYSD_FIXED_FIELDS + SYSD_MAX_FIELDS];
+	char buf[SYSD_FIXED_FIELDS + SYSD_MAX_FIELDS][LOG_MAX_LINE + 32];
 	size_t n = 0, i;
 
 	(void)arg;
@@ -153,6 +162,14 @@ sysd_journal_sink(void *arg, int priority, const char *msg,
 	n++;
 	snprintf(buf[n], sizeof(buf[n]), "SYSLOG_IDENTIFIER=%s", ident);
 	n++;
+	if (src != NULL) {
+		snprintf(buf[n], sizeof(buf[n]), "CODE_FILE=%s", src->file);
+		n++;
+		snprintf(buf[n], sizeof(buf[n]), "CODE_LINE=%d", src->line);
+		n++;
+		snprintf(buf[n], sizeof(buf[n]), "CODE_FUNC=%s", src->func);
+		n++;
+	}
 	for (i = 0; i < nfields && i < SYSD_MAX_FIELDS; i++, n++)
 		snprintf(buf[n], sizeof(buf[n]), "%s=%s", fields[i].key,
 		    fields[i].value);

@@ -47,12 +47,14 @@ bool sysd_stderr_is_journal(void);
 
 /*
  * A log sink writing native journal records (MESSAGE, PRIORITY,
- * SYSLOG_IDENTIFIER (the program's name) and the fields given); falls
+ * SYSLOG_IDENTIFIER (the program's name), CODE_FILE, CODE_LINE and
+ * CODE_FUNC (where log_*() was called, when src is given) and the fields
+ * given); falls
  * back to "<N>" lines on stderr if the journal cannot be reached.
  * Install with log_set_sink(sysd_journal_sink, NULL).
  */
-void sysd_journal_sink(void *arg, int priority, const char *msg,
-    const struct log_field *fields, size_t nfields);
+void sysd_journal_sink(void *arg, int priority, const struct log_src *src,
+    const char *msg, const struct log_field *fields, size_t nfields);
 
 /*
  * sd_notify messages; each returns nothing and is silent when there is
