@@ -3,6 +3,7 @@
 #   make                 build src/epmdd
 #   make run             run the daemon in the foreground on port 4369
 #   make check           unit and integration tests (SANITIZE=1: ASan+UBSan)
+#   make check-systemd   the real-systemd suite in a booted Debian 12 container
 #   make bench           the benchmark against OTP's epmd (BENCH_ARGS=...)
 #   make install         PREFIX, DESTDIR, SBINDIR, BINDIR, MANDIR,
 #                        SYSTEMDUNITDIR, SYSUSERSDIR, DOCDIR, BASHCOMPDIR
@@ -38,6 +39,8 @@ DEB_BUILD := gcc make pkg-config libuv1-dev libsystemd-dev check
 DEB_TEST  := erlang-base python3 iproute2 procps systemd mandoc valgrind
 DEB_FUZZ  := clang libclang-rt-14-dev
 DEB_BENCH := strace
+# The real-systemd suite: a Debian 12 container booted with systemd-nspawn.
+DEB_SYSTEMD := debootstrap systemd-container iproute2 util-linux
 
 WARN := -std=gnu11 -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual \
 	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
@@ -88,8 +91,9 @@ EPMDD := $(BIN)/epmdd
 EPMDCTL := $(BIN)/epmdctl
 UNIT_BIN := $(B)/unit-tests
 
-.PHONY: all deps deps-fuzz deps-bench run check check-unit check-integration \
-	check-valgrind lint install uninstall clean fuzz bench FORCE
+.PHONY: all deps deps-fuzz deps-bench deps-systemd run check check-unit \
+	check-integration check-valgrind check-systemd lint install uninstall \
+	clean fuzz bench FORCE
 
 all: $(EPMDD) $(EPMDCTL)
 
@@ -159,6 +163,9 @@ deps-fuzz:
 deps-bench:
 	$(call install_debs,$(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH))
 
+deps-systemd:
+	$(call install_debs,$(DEB_BUILD) $(DEB_SYSTEMD))
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	./$(EPMDD) $(RUN_ARGS)
@@ -217,6 +224,12 @@ check-valgrind: deps
 	CK_FORK=no EPMDD_TEST_DATA=tests/data valgrind --leak-check=full \
 		--error-exitcode=1 ./$(UNIT_BIN)
 	@$(MAKE) --no-print-directory check-integration VALGRIND=1
+
+# The real-systemd suite (tests/systemd/run): root, and the Debian archive
+# for the container image the first time (cached in build/systemd/image).
+check-systemd: deps-systemd
+	@$(MAKE) --no-print-directory all
+	tests/systemd/run $(SYSTEMD_ARGS)
 
 lint:
 	mandoc -Tlint -Wwarning man/epmdd.8 man/epmdd.conf.5 man/epmdctl.1
