@@ -975,7 +975,7 @@ void
 ctl_refused_event(struct ctl *ctl, const struct dispatch_result *res,
     const struct registry_addr *addr)
 {
-	char peer[NET_ADDR_TEXT], rule[160];
+	char peer[NET_ADDR_TEXT], rule[256];
 	struct wbuf *w;
 	size_t start;
 	int r = 0;

@@ -138,6 +138,13 @@ struct dispatch_result {
 	const struct policy_owner *owner_rule;
 	uint32_t uid;
 	/*
+	 * With uid unknown, why: the peer is not local (owner_local false),
+	 * or it is and asking who owns its socket failed (owner_err, a
+	 * negative errno; -ENOENT: no such established socket found).
+	 */
+	bool owner_local;
+	int owner_err;
+	/*
 	 * Another connection whose registration this request ended (STOP,
 	 * or a duplicate whose holder had gone): close it, it no longer
 	 * holds a node.
