@@ -9,6 +9,9 @@
  * nothing it does blocks the loop that serves port 4369.  A node list is
  * made a batch at a time as the client takes it, from a registry cursor,
  * so that its length costs neither memory nor a long turn of the loop.
+ * Slots are counted per uid and per login (the audit login uid), and
+ * watchers never get the last ones, so no local user can lock others
+ * out of the short requests.
  */
 #include "ctl.h"
 
@@ -33,6 +36,7 @@ struct ctl_client {
 	struct ctl *ctl;
 	TAILQ_ENTRY(ctl_client) link;
 	uint32_t uid;
+	uint32_t login;	   /* audit login uid at accept, or uid */
 	int32_t pid;
 	bool privileged;
 	bool admitted;	   /* holds one of the CTL_MAX_CLIENTS slots */
@@ -70,6 +74,7 @@ struct ctl {
 	struct ctl_client_list clients;
 	size_t nclients;   /* in the list, refused ones on their way out too */
 	size_t nadmitted;  /* holding a slot */
+	size_t nwatchers;  /* unprivileged clients watching */
 	struct wbuf out;
 };
 
@@ -124,6 +129,8 @@ client_close(struct ctl_client *c)
 	ctl->nclients--;
 	if (c->admitted)
 		ctl->nadmitted--;
+	if (c->watching && !c->privileged)
+		ctl->nwatchers--;
 	uv_close((uv_handle_t *)&c->pipe, client_close_cb);
 	if (ctl->nclients == 0 && !ctl->stopping)
 		uv_timer_stop(&ctl->sweep);
@@ -461,6 +468,25 @@ do_watch(struct ctl_client *c, const struct ctl_msg *m)
 	struct ctl *ctl = c->ctl;
 
 	(void)m;
+	if (c->watching)
+		return;
+	/* The last CTL_REQUEST_SLOTS unprivileged slots stay free of
+	 * watchers, which never time out: short requests find room. */
+	if (!c->privileged &&
+	    ctl->nwatchers >= CTL_MAX_CLIENTS - CTL_PRIVILEGED_SLOTS -
+		    CTL_REQUEST_SLOTS) {
+		log_peer("control client uid %u (pid %d): %d clients watch "
+			 "already, closing",
+		    c->uid, c->pid,
+		    CTL_MAX_CLIENTS - CTL_PRIVILEGED_SLOTS - CTL_REQUEST_SLOTS);
+		client_error(c, CTL_ERR_BUSY,
+		    "too many watchers (the last slots are kept for other "
+		    "requests)",
+		    true);
+		return;
+	}
+	if (!c->privileged)
+		ctl->nwatchers++;
 	c->watching = true;
 	c->deadline = 0;
 	ctl->out.len = 0;
@@ -717,18 +743,73 @@ sweep_cb(uv_timer_t *t)
 }
 
 /*
+ * The audit login uid of the process that connected, read once at
+ * accept through a descriptor of its /proc directory (so both reads are
+ * of the same process, even if the pid is reused meanwhile).  It
+ * survives user namespaces, and once set at login no unprivileged
+ * process can change it.  Unset (4294967295: a service, no login), or a
+ * process that is gone or no longer runs as uid: uid itself.  procfs
+ * answers from memory, so this does not hold up the loop.
+ */
+static uint32_t
+peer_login(int32_t pid, uint32_t uid)
+{
+	char path[32], text[2048], *p;
+	unsigned long long v;
+	uint32_t login = uid;
+	unsigned euid;
+	ssize_t n;
+	int dir, fd;
+
+	if (pid <= 0)
+		return uid;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return uid;
+	/* Still the process SO_PEERCRED described: the same effective uid. */
+	fd = openat(dir, "status", O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		goto out;
+	text[n] = '\0';
+	if ((p = strstr(text, "\nUid:")) == NULL ||
+	    sscanf(p, "\nUid: %*u %u", &euid) != 1 || euid != uid)
+		goto out;
+	fd = openat(dir, "loginuid", O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, text, 15);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		goto out;
+	text[n] = '\0';
+	if (util_parse_uint(text, 0, UINT32_MAX - 1, &v) == 0)
+		login = (uint32_t)v;
+out:
+	close(dir);
+	return login;
+}
+
+/*
  * May c take a slot?  NULL if so; else logs why (rate-limited: the peer
  * causes it) and returns the error text for the client.  The last
  * CTL_PRIVILEGED_SLOTS slots are for privileged clients, and no other
  * uid may hold more than CTL_MAX_PER_UID, so that a local user's
  * watchers (which never time out) cannot lock root out of status, stop
- * and shutdown.
+ * and shutdown.  Clients whose uid is not their login's own (subordinate
+ * uids in a user namespace, su to another user) share CTL_MAX_PER_LOGIN
+ * per login, so that one login cannot take every slot through many uids.
+ * A login's own uid is not charged to that pool: a process with no login
+ * may set its login uid once, to any value, and must not be able to use
+ * up someone else's.
  */
 static const char *
 client_admit(struct ctl *ctl, const struct ctl_client *c)
 {
 	const struct ctl_client *o;
-	size_t mine = 0;
+	size_t mine = 0, login = 0;
 
 	if (ctl->nadmitted >= CTL_MAX_CLIENTS) {
 		log_peer("control client uid %u (pid %d): all %d slots taken, "
@@ -745,14 +826,25 @@ client_admit(struct ctl *ctl, const struct ctl_client *c)
 		return "too many control clients (the last slots are kept "
 		       "for root and the daemon's user)";
 	}
-	TAILQ_FOREACH(o, &ctl->clients, link)
-		if (o->admitted && o->uid == c->uid)
+	TAILQ_FOREACH(o, &ctl->clients, link) {
+		if (!o->admitted)
+			continue;
+		if (o->uid == c->uid)
 			mine++;
+		if (o->login == c->login && o->uid != o->login)
+			login++;
+	}
 	if (mine >= CTL_MAX_PER_UID) {
 		log_peer("control client uid %u (pid %d): uid %u holds %d "
 			 "slots already, closing",
 		    c->uid, c->pid, c->uid, CTL_MAX_PER_UID);
 		return "too many control clients for this user";
+	}
+	if (c->uid != c->login && login >= CTL_MAX_PER_LOGIN) {
+		log_peer("control client uid %u (pid %d): login uid %u holds "
+			 "%d slots through other uids already, closing",
+		    c->uid, c->pid, c->login, CTL_MAX_PER_LOGIN);
+		return "too many control clients for this login";
 	}
 	return NULL;
 }
@@ -796,12 +888,15 @@ server_cb(uv_stream_t *server, int status)
 	TAILQ_INSERT_TAIL(&ctl->clients, c, link);
 	ctl->nclients++;
 	c->uid = UINT32_MAX;
+	c->login = UINT32_MAX;
 	c->pid = -1;
 	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) == 0 &&
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 		c->uid = cred.uid;
 		c->pid = cred.pid;
 		c->privileged = cred.uid == 0 || cred.uid == geteuid();
+		c->login = c->privileged ? cred.uid : peer_login(cred.pid,
+							  cred.uid);
 	}
 	if ((why = client_admit(ctl, c)) != NULL) {
 		client_error(c, CTL_ERR_BUSY, why, true);
@@ -879,7 +974,7 @@ void
 ctl_refused_event(struct ctl *ctl, const struct dispatch_result *res,
     const struct registry_addr *addr)
 {
-	char peer[NET_ADDR_TEXT], rule[160];
+	char peer[NET_ADDR_TEXT], rule[256];
 	struct wbuf *w;
 	size_t start;
 	int r = 0;

@@ -7,7 +7,8 @@
  * reload, policy, policy test), node lists made as the client reads
  * them; state-changing requests only for uid 0 or the daemon's own uid
  * (and stop for a name's owner).  A slow, silent or hostile control
- * client costs only its own connection.
+ * client costs only its own connection; clients are counted per uid and
+ * per login, and watchers never take the slots kept for requests.
  */
 #ifndef EPMDD_CTL_H
 #define EPMDD_CTL_H
@@ -27,6 +28,8 @@
 #define CTL_MAX_CLIENTS 64	      /* control connections at once */
 #define CTL_PRIVILEGED_SLOTS 4	      /* of those, only for root/our uid */
 #define CTL_MAX_PER_UID 16	      /* per other uid */
+#define CTL_MAX_PER_LOGIN 16	      /* per login, from uids not its own */
+#define CTL_REQUEST_SLOTS 16	      /* of the rest, never for watchers */
 #define CTL_IDLE_TIMEOUT 30	      /* seconds to send a request */
 #define CTL_MAX_QUEUED (8u << 20)     /* unsent reply bytes per client */
 /* A node list is made as it is sent: at most this much of it unsent, */

@@ -107,10 +107,21 @@ dispatch_rule_text(const struct dispatch_result *res, char *buf, size_t size)
 	} else if (res->refusal == DISPATCH_NOT_OWNER &&
 	    res->owner_rule != NULL) {
 		policy_pattern_text(res->owner_rule, pattern, sizeof(pattern));
-		if (res->uid == REGISTRY_UID_UNKNOWN)
+		if (res->uid == REGISTRY_UID_UNKNOWN && !res->owner_local)
 			snprintf(buf, size, "owner %s on line %u, socket owner "
 			    "unknown (not a local peer)", pattern,
 			    res->owner_rule->line);
+		else if (res->uid == REGISTRY_UID_UNKNOWN &&
+		    (res->owner_err == -ENOENT || res->owner_err == 0))
+			snprintf(buf, size, "owner %s on line %u, socket owner "
+			    "unknown (a local peer, but its socket was not "
+			    "found on this host)", pattern,
+			    res->owner_rule->line);
+		else if (res->uid == REGISTRY_UID_UNKNOWN)
+			snprintf(buf, size, "owner %s on line %u, socket owner "
+			    "unknown (a local peer; asking the kernel failed: "
+			    "%s)", pattern, res->owner_rule->line,
+			    strerror(-res->owner_err));
 		else
 			snprintf(buf, size, "owner %s on line %u, socket of "
 			    "uid %u", pattern, res->owner_rule->line, res->uid);
@@ -215,7 +226,7 @@ owner_allowed(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 	const struct policy_owner *o;
 	uint32_t uid = peer->uid;
 	uint64_t inode = peer->inode;
-	int r;
+	int err = 0, r;
 
 	if (ctx->policy == NULL ||
 	    (o = policy_owner_of(ctx->policy, name, nlen)) == NULL)
@@ -223,7 +234,7 @@ owner_allowed(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 	/* Only a local peer's socket can be on this host to ask about. */
 	if (uid == REGISTRY_UID_UNKNOWN && peer->is_local &&
 	    ctx->peer_owner != NULL &&
-	    ctx->peer_owner(ctx->arg, peer->owner, &uid, &inode) < 0) {
+	    (err = ctx->peer_owner(ctx->arg, peer->owner, &uid, &inode)) < 0) {
 		uid = REGISTRY_UID_UNKNOWN;
 		inode = 0;
 	}
@@ -236,6 +247,8 @@ owner_allowed(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 	if (r == -EAGAIN)
 		return r;
 	ret->owner_rule = o;
+	ret->owner_local = peer->is_local;
+	ret->owner_err = err;
 	return 0;
 }
 

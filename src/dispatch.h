@@ -148,6 +148,13 @@ struct dispatch_result {
 	uint32_t uid;
 	uint64_t inode; /* DISPATCH_WAIT: with uid, for the second time */
 	/*
+	 * With uid unknown, why: the peer is not local (owner_local false),
+	 * or it is and asking who owns its socket failed (owner_err, a
+	 * negative errno; -ENOENT: no such established socket found).
+	 */
+	bool owner_local;
+	int owner_err;
+	/*
 	 * Another connection whose registration this request ended (STOP,
 	 * or a duplicate whose holder had gone): close it, it no longer
 	 * holds a node.

@@ -572,7 +572,7 @@ conn_process(struct conn *c, const uint8_t *frame, size_t len)
 		conn_close(o, REGISTRY_CLOSED);
 	}
 	if (res.refusal != DISPATCH_OK) {
-		char rule[160];
+		char rule[256];
 
 		net_addr_text(&c->peer, text);
 		dispatch_rule_text(&res, rule, sizeof(rule));
@@ -733,10 +733,21 @@ conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 /* ---------------------------------------------------------- accepting */
 
+/* The scope (interface) of an IPv6 address, 0 for none or IPv4. */
+static uint32_t
+sockaddr_scope(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family != AF_INET6)
+		return 0;
+	return ((const struct sockaddr_in6 *)(const void *)ss)->sin6_scope_id;
+}
+
 /*
  * Who is at the other end, and is it local?  peer may be NULL: it is
  * then asked for.  Our own address matters only for peers that are not
- * loopback.
+ * loopback.  A scoped (link-local) address is the same address only on
+ * the same interface, so the scopes must match too; for a connection
+ * between the host's own addresses they always do.
  */
 static void
 conn_facts(int fd, const struct sockaddr_storage *peer,
@@ -756,11 +767,14 @@ conn_facts(int fd, const struct sockaddr_storage *peer,
 		addr_from_sockaddr(peer, ret_peer);
 	memset(&self, 0, sizeof(self));
 	*ret_local = peer_is_local(ret_peer, &self);
-	if (!*ret_local) {
+	if (!*ret_local && peer != NULL) {
+		uint32_t scope = sockaddr_scope(peer);
+
 		len = sizeof(ss);
 		if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
 			addr_from_sockaddr(&ss, &self);
-			*ret_local = peer_is_local(ret_peer, &self);
+			*ret_local = peer_is_local(ret_peer, &self) &&
+			    sockaddr_scope(&ss) == scope;
 		}
 	}
 }

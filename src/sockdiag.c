@@ -10,7 +10,10 @@
  * the peer's port when the peer is on another host (any local user's, or
  * our own, root's, listener), or a TIME_WAIT one (uid 0, no inode) when
  * the peer has gone.  Only an established socket with exactly the
- * four-tuple asked for, and an inode, is the peer.
+ * four-tuple asked for, and an inode, is the peer.  A link-local
+ * address is an address only within its interface: a socket connected
+ * to one is bound to that interface, and the kernel finds it only when
+ * asked with that interface too (our end's scope id).
  */
 #include "sockdiag.h"
 
@@ -80,7 +83,8 @@ is_mapped(const struct in6_addr *a)
 
 static int
 query(struct sockdiag *sd, uint8_t family, const void *src, uint16_t sport,
-    const void *dst, uint16_t dport, uint32_t *ret_uid, uint64_t *ret_inode)
+    const void *dst, uint16_t dport, uint32_t ifindex, uint32_t *ret_uid,
+    uint64_t *ret_inode)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -106,6 +110,7 @@ query(struct sockdiag *sd, uint8_t family, const void *src, uint16_t sport,
 	msg.req.idiag_states = ~0u;
 	msg.req.id.idiag_sport = sport;
 	msg.req.id.idiag_dport = dport;
+	msg.req.id.idiag_if = ifindex;
 	memcpy(msg.req.id.idiag_src, src, alen);
 	memcpy(msg.req.id.idiag_dst, dst, alen);
 	msg.req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
@@ -161,19 +166,20 @@ sockdiag_peer_owner(struct sockdiag *sd, int fd, uint32_t *ret_uid,
 		const struct sockaddr_in *p = (const void *)&peer;
 
 		return query(sd, AF_INET, &p->sin_addr, p->sin_port,
-		    &s->sin_addr, s->sin_port, ret_uid, ret_inode);
+		    &s->sin_addr, s->sin_port, 0, ret_uid, ret_inode);
 	}
 	if (self.ss_family == AF_INET6 && peer.ss_family == AF_INET6) {
 		const struct sockaddr_in6 *s = (const void *)&self;
 		const struct sockaddr_in6 *p = (const void *)&peer;
 
 		r = query(sd, AF_INET6, &p->sin6_addr, p->sin6_port,
-		    &s->sin6_addr, s->sin6_port, ret_uid, ret_inode);
+		    &s->sin6_addr, s->sin6_port, s->sin6_scope_id, ret_uid,
+		    ret_inode);
 		if (r == -ENOENT && is_mapped(&p->sin6_addr) &&
 		    is_mapped(&s->sin6_addr))
 			r = query(sd, AF_INET, p->sin6_addr.s6_addr + 12,
 			    p->sin6_port, s->sin6_addr.s6_addr + 12,
-			    s->sin6_port, ret_uid, ret_inode);
+			    s->sin6_port, 0, ret_uid, ret_inode);
 		return r;
 	}
 	return -ENOENT;

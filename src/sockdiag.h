@@ -3,8 +3,9 @@
 /*
  * sockdiag: who is at the other end of a local TCP connection.  Asks
  * the kernel (NETLINK_SOCK_DIAG, inet_diag) for the peer's socket by its
- * four-tuple and returns the socket's owning uid and inode.  Linux only;
- * the only file that speaks netlink.
+ * four-tuple (and a link-local one's interface) and returns the
+ * socket's owning uid and inode.  Linux only; the only file that speaks
+ * netlink.
  */
 #ifndef EPMDD_SOCKDIAG_H
 #define EPMDD_SOCKDIAG_H

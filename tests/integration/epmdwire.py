@@ -53,9 +53,18 @@ DUMP = frame(b"d")
 KILL = frame(b"k")
 
 
+def _sockaddr(family, host, port):
+    """(host, port), with a link-local address's %scope (fe80::1%eth0)
+    turned into its interface index, which a plain tuple cannot carry."""
+    if "%" not in host:
+        return (host, port)
+    return socket.getaddrinfo(host, port, family, socket.SOCK_STREAM, 0,
+                              socket.AI_NUMERICHOST)[0][4]
+
+
 class Conn:
     """One TCP connection to a daemon on loopback (or to host, from the
-    source address src)."""
+    source address src; either may be link-local with a %scope)."""
 
     def __init__(self, port, family=socket.AF_INET, host=None, timeout=3.0,
                  src=None):
@@ -65,8 +74,9 @@ class Conn:
         if src:
             # An address, or (address, port).
             self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self.s.bind(src if isinstance(src, tuple) else (src, 0))
-        self.s.connect((host, port))
+            src = src if isinstance(src, tuple) else (src, 0)
+            self.s.bind(_sockaddr(family, *src))
+        self.s.connect(_sockaddr(family, host, port))
 
     def alive(self):
         """No end-of-file, reset or stray byte waiting (a registration

@@ -7,7 +7,8 @@ usage: nsprobe.py send|hold HOST PORT OP [ARG [SRC]]
       kill, or wait (ARG seconds: until HOST:PORT accepts)
   prints "<answer> <how the connection ended>"; answers: "-" (no byte),
   "port N", "missing", "7600"/"7601" (ALIVE2 accepted/refused), NAMES and
-  DUMP as "PORT line;line", else the bytes as text.  hold keeps an
+  DUMP as "PORT line;line", else the bytes as text.  HOST and SRC may be
+  link-local with a %scope (fe80::1%eth0).  hold keeps an
   accepted registration open for HOLD_SECONDS (environment, default 30).
 Every socket operation times out after PROBE_TIMEOUT seconds (default 2);
 PROBE_SPORT, if set, is the source port (with SRC, or any address).

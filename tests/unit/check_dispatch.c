@@ -751,6 +751,18 @@ START_TEST(t_policy_owner)
 	r = run_from(ALIVE2_TNODE, (void *)4, "127.0.0.1", true);
 	ck_assert_int_eq(r.refusal, DISPATCH_NOT_OWNER);
 	ck_assert_uint_eq(owner_asked, 1);
+	/* The text says so, not "not a local peer". */
+	dispatch_rule_text(&r, rule, sizeof(rule));
+	ck_assert_str_eq(rule, "owner tno* on line 2, socket owner unknown "
+			       "(a local peer, but its socket was not found "
+			       "on this host)");
+	fake_owner_err = -EACCES;
+	r = run_from(ALIVE2_TNODE, (void *)4, "127.0.0.1", true);
+	dispatch_rule_text(&r, rule, sizeof(rule));
+	ck_assert_str_eq(rule, "owner tno* on line 2, socket owner unknown "
+			       "(a local peer; asking the kernel failed: "
+			       "Permission denied)");
+	fake_owner_err = -ENOENT;
 	r = run_from(ALIVE2_TNODE, (void *)4, "10.1.1.1", false);
 	ck_assert_int_eq(r.refusal, DISPATCH_NOT_OWNER);
 	ck_assert_uint_eq(r.uid, REGISTRY_UID_UNKNOWN);
@@ -770,7 +782,7 @@ START_TEST(t_policy_owner)
 	ck_assert_int_eq(r.fate, DISPATCH_REPLY_KEEP);
 	ck_assert_uint_eq(owner_asked, 0);
 	ck_assert_uint_eq(r.node->uid, REGISTRY_UID_UNKNOWN);
-	ck_assert_uint_eq(ctx.stats.refused[DISPATCH_NOT_OWNER], 6);
+	ck_assert_uint_eq(ctx.stats.refused[DISPATCH_NOT_OWNER], 7);
 	/*
 	 * A uid whose groups are not known yet: no reply and no change
 	 * until they are (never a guess), then the same request again.
@@ -793,7 +805,7 @@ START_TEST(t_policy_owner)
 	    (void *)7, "127.0.0.1", true);
 	ck_assert_int_eq(r.fate, DISPATCH_REPLY_KEEP);
 	ck_assert_uint_eq(r.node->uid, 3000);
-	ck_assert_uint_eq(ctx.stats.refused[DISPATCH_NOT_OWNER], 6);
+	ck_assert_uint_eq(ctx.stats.refused[DISPATCH_NOT_OWNER], 7);
 	policy_free(remote);
 	policy_free(p);
 }
