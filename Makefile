@@ -32,7 +32,10 @@ WERROR    ?= 1
 SANITIZE  ?= 0
 VALGRIND  ?= 0
 
-VERSION := $(shell cat VERSION)$(shell git rev-parse --short HEAD 2>/dev/null | sed "s/^/+g/")
+# +g<commit> when built in a git checkout (not in a copy of one, such as
+# make deb's, which may sit inside a checkout's build/).
+VERSION := $(shell cat VERSION)$(shell [ -e .git ] && \
+	git rev-parse --short HEAD 2>/dev/null | sed "s/^/+g/")
 
 # Debian 12 packages: to build, and to run the tests.
 DEB_BUILD := gcc make pkg-config libuv1-dev libsystemd-dev check
