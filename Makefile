@@ -4,6 +4,7 @@
 #   make run             run the daemon in the foreground on port 4369
 #   make check           unit and integration tests (SANITIZE=1: ASan+UBSan)
 #   make check-systemd   the real-systemd suite in a booted Debian 12 container
+#   make deb             the Debian package, in build/deb/ (debian/)
 #   make bench           the benchmark against OTP's epmd (BENCH_ARGS=...)
 #   make install         PREFIX, DESTDIR, SBINDIR, BINDIR, MANDIR,
 #                        SYSTEMDUNITDIR, SYSUSERSDIR, DOCDIR, BASHCOMPDIR
@@ -44,6 +45,8 @@ DEB_FUZZ  := clang libclang-rt-14-dev
 DEB_BENCH := strace
 # The real-systemd suite: a Debian 12 container booted with systemd-nspawn.
 DEB_SYSTEMD := debootstrap systemd-container iproute2 util-linux
+# The Debian package (make deb).
+DEB_PACKAGING := dpkg-dev debhelper fakeroot lintian
 
 WARN := -std=gnu11 -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual \
 	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
@@ -94,9 +97,9 @@ EPMDD := $(BIN)/epmdd
 EPMDCTL := $(BIN)/epmdctl
 UNIT_BIN := $(B)/unit-tests
 
-.PHONY: all deps deps-fuzz deps-bench deps-systemd run check check-unit \
-	check-integration check-valgrind check-systemd lint install uninstall \
-	clean fuzz bench FORCE
+.PHONY: all deps deps-fuzz deps-bench deps-systemd deps-deb run check \
+	check-unit check-integration check-valgrind check-systemd lint install \
+	uninstall clean fuzz bench deb FORCE
 
 all: $(EPMDD) $(EPMDCTL)
 
@@ -167,7 +170,10 @@ deps-bench:
 	$(call install_debs,$(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH))
 
 deps-systemd:
-	$(call install_debs,$(DEB_BUILD) $(DEB_SYSTEMD))
+	$(call install_debs,$(DEB_BUILD) $(DEB_SYSTEMD) $(DEB_PACKAGING))
+
+deps-deb:
+	$(call install_debs,$(DEB_BUILD) $(DEB_PACKAGING))
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -227,6 +233,24 @@ check-valgrind: deps
 	CK_FORK=no EPMDD_TEST_DATA=tests/data valgrind --leak-check=full \
 		--error-exitcode=1 ./$(UNIT_BIN)
 	@$(MAKE) --no-print-directory check-integration VALGRIND=1
+
+# The Debian package, from debian/ on a copy of this tree (no build/, no
+# .git: a package build is clean and its binaries say VERSION alone), into
+# build/deb/.  debian/changelog's version must be VERSION plus a revision.
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+deb: deps-deb
+	@v='$(DEB_VERSION)'; case "$$v" in $$(cat VERSION)-*) ;; *) \
+		echo "deb: debian/changelog has $$v, VERSION $$(cat VERSION)" >&2; \
+		exit 1;; esac
+	rm -rf build/deb
+	mkdir -p build/deb/epmdd-$(DEB_VERSION)
+	tar -cf - --exclude=./build --exclude=./.git --exclude=./src/epmdd \
+		--exclude=./src/epmdctl . | \
+		tar -C build/deb/epmdd-$(DEB_VERSION) -xf -
+	cd build/deb/epmdd-$(DEB_VERSION) && dpkg-buildpackage -b -us -uc \
+		>../build.log 2>&1 || { tail -30 ../build.log; exit 1; }
+	lintian --fail-on error,warning --info build/deb/*.changes
+	@ls build/deb/*.deb
 
 # The real-systemd suite (tests/systemd/run): root, and the Debian archive
 # for the container image the first time (cached in build/systemd/image).

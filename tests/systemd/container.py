@@ -114,7 +114,14 @@ class Container:
     def cleanup(self):
         self.stop()
         if self.mounted:
-            subprocess.run(["umount", self.root], check=False)
+            # nspawn's own mounts may linger a moment after it exits.
+            for _ in range(10):
+                if subprocess.run(["umount", self.root],
+                                  check=False).returncode == 0:
+                    break
+                time.sleep(0.5)
+            else:
+                subprocess.run(["umount", "--lazy", self.root], check=False)
             self.mounted = False
 
     # ------------------------------------------------------------ commands
