@@ -40,7 +40,8 @@ VERSION := $(shell cat VERSION)$(shell [ -e .git ] && \
 
 # Debian 12 packages: to build, and to run the tests.
 DEB_BUILD := gcc make pkg-config libuv1-dev libsystemd-dev check
-DEB_TEST  := erlang-base python3 iproute2 procps systemd mandoc valgrind
+DEB_TEST  := erlang-base python3 iproute2 procps systemd mandoc valgrind \
+	prometheus curl fail2ban
 DEB_FUZZ  := clang libclang-rt-14-dev
 DEB_BENCH := strace
 # The real-systemd suite: a Debian 12 container booted with systemd-nspawn.
@@ -84,7 +85,8 @@ ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 CORE := util buf codec registry policy dispatch options ctlproto state log
 DAEMON := $(CORE) net sockdiag member config ctlpolicy ctl sysd persist adopt upgrade \
 	daemon client main
-CLI := util buf codec policy ctlproto client epmdctl
+CLI := util buf codec policy ctlproto client epmdctl epmdctl_query \
+	epmdctl_metrics epmdctl_check
 UNIT := check_main check_buf check_codec check_registry check_dispatch \
 	check_options check_ctlproto check_state check_policy unit_util
 
@@ -269,13 +271,19 @@ build/epmdd.service: systemd/epmdd.service.in FORCE
 	@sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
 		systemd/epmdd.service.in >$@.tmp
 	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+build/epmdd-metrics@.service: contrib/systemd/epmdd-metrics@.service.in FORCE
+	@mkdir -p $(@D)
+	@sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/epmdd-metrics@.service.in \
+		>$@.tmp
+	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
 build/cluster-policy.conf: contrib/systemd/cluster-policy.conf.in FORCE
 	@mkdir -p $(@D)
 	@sed 's|@SBINDIR@|$(SBINDIR)|g' contrib/systemd/cluster-policy.conf.in \
 		>$@.tmp
 	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
 
-install: $(EPMDD) $(EPMDCTL) build/epmdd.service build/cluster-policy.conf
+install: $(EPMDD) $(EPMDCTL) build/epmdd.service build/cluster-policy.conf \
+		build/epmdd-metrics@.service
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man1 \
@@ -297,6 +305,8 @@ install: $(EPMDD) $(EPMDCTL) build/epmdd.service build/cluster-policy.conf
 		contrib/systemd/cluster-address.conf \
 		contrib/systemd/cluster-firewall.conf \
 		contrib/systemd/rabbitmq-no-epmd.conf \
+		contrib/systemd/epmdd-metrics.socket \
+		build/epmdd-metrics@.service \
 		build/cluster-policy.conf $(DESTDIR)$(DOCDIR)/systemd/
 	install -m 644 contrib/epmdd.conf.example \
 		$(DESTDIR)$(DOCDIR)/epmdd.conf.example
@@ -316,6 +326,8 @@ uninstall:
 		$(DESTDIR)$(DOCDIR)/systemd/cluster-firewall.conf \
 		$(DESTDIR)$(DOCDIR)/systemd/rabbitmq-no-epmd.conf \
 		$(DESTDIR)$(DOCDIR)/systemd/cluster-policy.conf \
+		$(DESTDIR)$(DOCDIR)/systemd/epmdd-metrics.socket \
+		'$(DESTDIR)$(DOCDIR)/systemd/epmdd-metrics@.service' \
 		$(DESTDIR)$(DOCDIR)/epmdd.conf.example
 
 # The benchmark: OTP's epmd, epmdd and a floor server side by side; never

@@ -369,6 +369,8 @@ do_status(struct ctl_client *c, const struct ctl_msg *m)
 	r |= ctlproto_put_str(w, "control", ctl->path);
 	r |= ctlproto_put_u64(w, "relaxed", in->relaxed);
 	r |= ctlproto_put_u64(w, "packet_timeout", in->packet_timeout);
+	r |= ctlproto_put_u64(w, "handover", in->handover);
+	r |= ctlproto_put_u64(w, "handover_restored", in->restored);
 	r |= ctlproto_put_u64(w, "nodes", rs.active);
 	r |= ctlproto_put_u64(w, "old_names", rs.old);
 	r |= ctlproto_put_u64(w, "registrations", rs.registrations);

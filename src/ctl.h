@@ -40,12 +40,25 @@
 #define CTL_SOCKET_MODE 0660
 #define CTL_BACKLOG 128
 
+/*
+ * How this process began (status "handover"): from nothing, or taking
+ * over the registrations a previous process saved, after a restart (the
+ * service manager's descriptor store) or an upgrade (re-execution).
+ */
+enum ctl_handover {
+	CTL_HANDOVER_NONE = 0,
+	CTL_HANDOVER_RESTART = 1,
+	CTL_HANDOVER_UPGRADE = 2,
+};
+
 /* What status reports that the control socket does not own. */
 struct ctl_info {
 	const char *version;
 	int64_t started_at; /* Unix seconds */
 	bool relaxed;
 	unsigned packet_timeout;
+	enum ctl_handover handover;
+	uint64_t restored; /* registrations taken over at startup */
 };
 
 typedef void ctl_shutdown_fn(void *arg);

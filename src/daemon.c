@@ -75,6 +75,8 @@ struct daemon {
 	bool upgrading;
 	bool owner_early;	/* journal or store: note owners at once */
 	int64_t started;
+	enum ctl_handover handover; /* how this process began (status) */
+	uint64_t restored;	/* registrations taken over (status) */
 };
 
 /* ---------------------------------------------------------- events */
@@ -635,6 +637,8 @@ start_control(struct daemon *d, int fd, bool owned)
 	cc.info.started_at = d->started;
 	cc.info.relaxed = o->relaxed;
 	cc.info.packet_timeout = o->packet_timeout;
+	cc.info.handover = d->handover;
+	cc.info.restored = d->restored;
 	cc.config = &d->config;
 	cc.shutdown = ctl_shutdown_cb;
 	cc.upgrade = ctl_upgrade_cb;
@@ -797,6 +801,10 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 		    sum.state_found && !sum.state_loaded
 			? "; the saved state was rejected, starting clean"
 			: "");
+	if (sum.state_loaded)
+		d->handover = reexec ? CTL_HANDOVER_UPGRADE
+				     : CTL_HANDOVER_RESTART;
+	d->restored = sum.restored;
 	free(fds);
 	start_policy(d, &sum);
 	adopt_summary_fini(&sum);

@@ -29,6 +29,7 @@
 #include "client.h"
 #include "codec.h"
 #include "ctlproto.h"
+#include "epmdctl_obs.h"
 #include "policy.h"
 #include "util.h"
 
@@ -62,6 +63,8 @@ static struct {
 	unsigned port;
 	const char *uid;	/* --uid, for policy test */
 	bool no_reconnect;	/* --no-reconnect, for watch */
+	bool http;		/* --http, for metrics */
+	long node_port;		/* --node-port, for check */
 	bool quiet;		/* warnings recorded, not printed */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	/* With --json: the last warning, and whether a failure has its
@@ -1798,6 +1801,30 @@ cmd_watch(int argc, char **argv)
 	}
 }
 
+/* ------------------------------------------------- metrics, check */
+
+/* In epmdctl_metrics.c and epmdctl_check.c. */
+static int
+cmd_obs(int argc, char **argv, bool check)
+{
+	struct obs_opts o = { .path = G.path, .host = G.host, .port = G.port,
+		.node_port = G.node_port, .http = G.http };
+
+	return check ? obs_check(&o, argc, argv) : obs_metrics(&o);
+}
+
+static int
+cmd_metrics(int argc, char **argv)
+{
+	return cmd_obs(argc, argv, false);
+}
+
+static int
+cmd_check(int argc, char **argv)
+{
+	return cmd_obs(argc, argv, true);
+}
+
 /* ---------------------------------------------------------- main */
 
 static const struct command {
@@ -1817,6 +1844,9 @@ static const struct command {
 	{ "reload", 0, 0, cmd_reload, "reload" },
 	{ "policy", 0, 4, cmd_policy,
 	    "policy [test ADDRESS REQUEST [NAME] [--uid USER]]" },
+	{ "metrics", 0, 0, cmd_metrics, "metrics [--http]" },
+	{ "check", 0, 64, cmd_check,
+	    "check NAME... [--node-port N] [--host H] [--port P]" },
 };
 
 static void
@@ -1840,13 +1870,17 @@ usage(FILE *f)
 	    "4369)\n"
 	    "  -u, --uid USER      policy test: the user whose socket "
 	    "registers\n"
+	    "      --http          metrics: answer one HTTP request on "
+	    "standard input\n"
+	    "      --node-port N   check: the node must have port N\n"
 	    "      --no-reconnect  watch: exit 3 when epmdd goes away "
 	    "(by default\n"
 	    "                      watch says so and reconnects)\n"
 	    "  -h, --help          this text\n"
 	    "  -V, --version       the version\n"
 	    "\nexit status: 0 success, 1 failure (name not found, refused),\n"
-	    "2 usage error, 3 daemon unreachable.  See epmdctl(1).\n");
+	    "2 usage error, 3 daemon unreachable (check: 0 OK, 2 CRITICAL,\n"
+	    "3 UNKNOWN).  See epmdctl(1).\n");
 }
 
 /*
@@ -1899,6 +1933,8 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "uid", required_argument, NULL, 'u' },
 		{ "no-reconnect", no_argument, NULL, 'R' },
+		{ "http", no_argument, NULL, 'T' },
+		{ "node-port", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct command *cmd;
@@ -1907,6 +1943,7 @@ main(int argc, char **argv)
 	int ch, nargs, status;
 
 	G.port = CTL_DEFAULT_PORT;
+	G.node_port = -1;
 	if ((env = getenv("ERL_EPMD_PORT")) != NULL) {
 		if (util_parse_uint(env, 1, 65535, &v) < 0) {
 			warnx_("ERL_EPMD_PORT: \"%s\" is not a port", env);
@@ -1947,6 +1984,17 @@ main(int argc, char **argv)
 		case 'R':
 			G.no_reconnect = true;
 			break;
+		case 'T':
+			G.http = true;
+			break;
+		case 'N':
+			if (util_parse_uint(optarg, 1, 65535, &v) < 0) {
+				warnx_("--node-port: \"%s\" is not a port",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			G.node_port = (long)v;
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
@@ -1970,8 +2018,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: epmdctl %s\n", cmd->usage);
 		return EXIT_USAGE;
 	}
-	if (G.host != NULL && cmd->fn != cmd_names && cmd->fn != cmd_lookup) {
-		warnx_("--host applies to names and lookup only");
+	if (G.host != NULL && cmd->fn != cmd_names && cmd->fn != cmd_lookup &&
+	    cmd->fn != cmd_check) {
+		warnx_("--host applies to names, lookup and check only");
 		return EXIT_USAGE;
 	}
 	if (G.uid != NULL && cmd->fn != cmd_policy) {
@@ -1980,6 +2029,13 @@ main(int argc, char **argv)
 	}
 	if (G.no_reconnect && cmd->fn != cmd_watch) {
 		warnx_("--no-reconnect applies to watch only");
+		return EXIT_USAGE;
+	}
+	if ((G.http && cmd->fn != cmd_metrics) ||
+	    (G.node_port >= 0 && cmd->fn != cmd_check) ||
+	    (G.json && (cmd->fn == cmd_metrics || cmd->fn == cmd_check))) {
+		warnx_("--http applies to metrics, --node-port to check, and "
+		       "neither takes --json");
 		return EXIT_USAGE;
 	}
 	if (G.socket != NULL) {

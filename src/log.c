@@ -193,6 +193,13 @@ limit_admit(struct log_limit *limit, int priority)
 	return true;
 }
 
+bool
+log_admit(struct log_limit *limit, int priority)
+{
+	return wanted(priority, priority == LOG_DEBUG ? 1 : 0) &&
+	    limit_admit(limit, priority);
+}
+
 void
 log_peer_at(LOG_AT_PARAMS, const char *fmt, ...)
 {

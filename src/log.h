@@ -14,6 +14,7 @@
 #define EPMDD_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <syslog.h>
 
@@ -80,6 +81,14 @@ struct log_limit {
 };
 #define LOG_LIMIT_INIT(burst, interval, what) \
 	{ (burst), (interval), (what), 0, 0, 0 }
+
+/*
+ * Would a message at priority pass the verbosity filter and limit?  If
+ * so it counts against the limit, and the caller logs it (log_fields);
+ * if not, it is counted as suppressed.  A caller that asks first spends
+ * nothing on formatting a message that would be dropped.
+ */
+bool log_admit(struct log_limit *limit, int priority);
 
 /*
  * The log_*() names below are macros that pass the caller's location to

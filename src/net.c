@@ -88,6 +88,7 @@ struct net {
 	int reserve_fd;		/* spare descriptor for shedding on EMFILE */
 	time_t accept_logged;
 	struct log_limit owner_log; /* notices of refused local owners */
+	struct log_limit refusal_log; /* log_refusal's */
 	struct net_stats stats;
 	struct wbuf out; /* reply being built, reused */
 	uint8_t scratch[CODEC_INBUF_SIZE];
@@ -170,6 +171,71 @@ wall_seconds(void)
 	return (int64_t)time(NULL);
 }
 
+/*
+ * The refusals worth a ban: requests no Erlang node sends (malformed,
+ * unknown, oversized, pipelined, never finished) and requests from where
+ * they are not allowed (OTP's local-only rule, the access policy).  A
+ * duplicate or bad name, a KILL refused and the connection limit are a
+ * node's or the operator's business, or not one peer's doing.
+ */
+static bool
+ban_worthy(enum dispatch_refusal why)
+{
+	switch (why) {
+	case DISPATCH_MALFORMED:
+	case DISPATCH_UNKNOWN_REQUEST:
+	case DISPATCH_NON_LOCAL:
+	case DISPATCH_BAD_SIZE:
+	case DISPATCH_PIPELINED:
+	case DISPATCH_TIMEOUT:
+	case DISPATCH_POLICY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The one stable line fail2ban reads (man/epmdd.8, LOGGING):
+ *   refused REQUEST from ADDRESS port PORT: REASON
+ * REQUEST is the request's name (PORT_PLEASE2_REQ...) or "connection"
+ * when none was read, ADDRESS the peer's address (an IPv4-mapped one as
+ * IPv4), REASON a status counter's name.  The journal gets EPMD_EVENT=
+ * refused, EPMD_PEER_ADDR, EPMD_PEER_PORT, EPMD_REQUEST and EPMD_REASON.
+ */
+static void
+log_refusal(struct net *net, const struct registry_addr *peer, int tag,
+    enum dispatch_refusal why)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0xff, 0xff };
+	char host[INET6_ADDRSTRLEN] = "(unknown)", port[8];
+	const char *request = tag < 0 ? "connection"
+				      : dispatch_tag_name((uint8_t)tag);
+	const char *reason = why == DISPATCH_POLICY
+	    ? "access_policy"
+	    : dispatch_refusal_name(why);
+	struct log_field f[5];
+
+	if (!ban_worthy(why) || !log_admit(&net->refusal_log, LOG_NOTICE))
+		return;
+	if (peer->family == 4 ||
+	    (peer->family == 6 && memcmp(peer->addr, mapped, 12) == 0))
+		inet_ntop(AF_INET, peer->family == 4 ? peer->addr
+						     : peer->addr + 12,
+		    host, sizeof(host));
+	else if (peer->family == 6)
+		inet_ntop(AF_INET6, peer->addr, host, sizeof(host));
+	snprintf(port, sizeof(port), "%u", peer->port);
+	f[0] = (struct log_field) { "EPMD_EVENT", "refused" };
+	f[1] = (struct log_field) { "EPMD_PEER_ADDR", host };
+	f[2] = (struct log_field) { "EPMD_PEER_PORT", port };
+	f[3] = (struct log_field) { "EPMD_REQUEST", request };
+	f[4] = (struct log_field) { "EPMD_REASON", reason };
+	log_fields(LOG_NOTICE, f, ARRAY_SIZE(f), "refused %s from %s port %s: "
+	    "%s", request, host, port, reason);
+}
+
 /* Count a refusal decided here and tell the watchers. */
 static void
 refused(struct net *net, const struct registry_addr *peer,
@@ -177,6 +243,7 @@ refused(struct net *net, const struct registry_addr *peer,
 {
 	struct dispatch_result res;
 
+	log_refusal(net, peer, -1, why);
 	net->dctx->stats.refused[why]++;
 	if (net->cfg.on_refused == NULL)
 		return;
@@ -576,6 +643,7 @@ conn_process(struct conn *c, const uint8_t *frame, size_t len)
 
 		net_addr_text(&c->peer, text);
 		dispatch_rule_text(&res, rule, sizeof(rule));
+		log_refusal(net, &c->peer, res.tag, res.refusal);
 		if (res.refusal == DISPATCH_NOT_OWNER && c->is_local)
 			log_not_owner(net, &res, text, rule);
 		else
@@ -1184,6 +1252,9 @@ net_new(uv_loop_t *loop, struct dispatch_ctx *dctx,
 	net->stats.conns_limit = cfg->max_conns;
 	net->owner_log = (struct log_limit)LOG_LIMIT_INIT(NET_OWNER_LOG_BURST,
 	    NET_OWNER_LOG_INTERVAL, "notices of refused registrations");
+	net->refusal_log = (struct log_limit)LOG_LIMIT_INIT(
+	    NET_REFUSAL_LOG_BURST, NET_REFUSAL_LOG_INTERVAL,
+	    "notices of refused requests");
 	TAILQ_INIT(&net->timeq);
 	TAILQ_INIT(&net->held);
 	TAILQ_INIT(&net->waitq);

@@ -34,6 +34,15 @@
  */
 #define NET_OWNER_LOG_BURST 5
 #define NET_OWNER_LOG_INTERVAL 10
+/*
+ * The refusals a scanner or an attacker causes (see net.c, log_refusal),
+ * at notice so that fail2ban sees them at the default level: at most
+ * BURST per INTERVAL seconds over all peers (an average of 2 a second),
+ * so that a flood costs a clock read and a counter per request beyond
+ * the limit, and the log a line per window saying how many were dropped.
+ */
+#define NET_REFUSAL_LOG_BURST 20
+#define NET_REFUSAL_LOG_INTERVAL 10
 
 /* Called once when an accepted KILL_REQ asks the daemon to stop. */
 typedef void net_kill_fn(void *arg);
