@@ -146,32 +146,34 @@ class Suite:
             "-u lookups | tail -20", check=False))
 
 
-def readme_blocks():
-    """The command blocks of README's "Running under systemd" section:
-    runs of lines indented by four spaces, in order."""
+def readme_blocks(section="Running under systemd"):
+    """The command blocks of one README section: runs of lines indented
+    by four spaces (or six, in a list item), in order."""
     text = open(os.path.join(TOP, "README")).read()
-    m = re.search(r"\nRunning under systemd\n-+\n(.*?)\n[^\n]+\n-+\n", text,
-                  re.S)
+    m = re.search(r"\n%s\n-+\n(.*?)\n[^\n]+\n-+\n" % re.escape(section),
+                  text, re.S)
     if m is None:
-        raise CommandFailed("README has no 'Running under systemd' section")
-    blocks, cur = [], []
+        raise CommandFailed("README has no %r section" % section)
+    blocks, cur, indent = [], [], None
     for line in m.group(1).splitlines():
-        if line.startswith("    ") and line.strip():
-            cur.append(line[4:])
+        lead = len(line) - len(line.lstrip(" "))
+        if line.strip() and lead >= 4 and (indent is None or lead == indent):
+            indent = lead
+            cur.append(line[lead:])
         elif cur:
             blocks.append(cur)
-            cur = []
+            cur, indent = [], None
     if cur:
         blocks.append(cur)
     return blocks
 
 
-def readme_steps(prefix):
-    for b in readme_blocks():
+def readme_steps(prefix, section="Running under systemd"):
+    for b in readme_blocks(section):
         if b[0].startswith(prefix):
             return b
-    raise CommandFailed("README's systemd section has no block starting "
-                        "with %r" % prefix)
+    raise CommandFailed("README's %r section has no block starting with %r"
+                        % (section, prefix))
 
 
 def run_readme_steps(s, c, steps):
