@@ -4,13 +4,17 @@
  * adopt: start-up with inherited descriptors.  Every registration
  * socket is checked for end-of-file before it is trusted: a node may
  * have died while no daemon ran, and the service manager keeps a stored
- * socket whose peer has closed it.
+ * socket whose peer has closed it.  That check, and taking the socket
+ * into the loop, happen in batches once the listeners serve (issue 17):
+ * before that, sockets are only matched to records by id, in memory.
  */
 #include "adopt.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,6 +48,7 @@ adopt_listeners(struct net *net, const struct sysd_fd *fds, size_t n,
 			    strcmp(f->name, ADOPT_CONTROL_OWNED_NAME) == 0;
 			break;
 		case SYSD_TCP_CONNECTED:
+		case SYSD_DEFERRED:
 		case SYSD_FILE:
 			/*
 			 * Saved state and registrations, always named by
@@ -181,18 +186,106 @@ socket_alive(int fd)
 	return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
+/* A registration socket still to be taken (or dropped). */
+struct adopt_item {
+	int fd;
+	struct node *node;	/* NULL: its record ended meanwhile */
+	bool inplace;		/* inherited at its number (an upgrade) */
+};
+
+struct adopt {
+	struct registry *reg;
+	struct net *net;
+	struct persist *p;
+	struct adopt_item *items;
+	size_t n, next;
+	size_t *by_fd;		/* fd -> item index + 1 (0: none) */
+	size_t nfd;
+	struct adopt_summary *sum;
+};
+
+bool
+adopt_defer_name(const char *name)
+{
+	return persist_reg_id(name) != 0;
+}
+
+/* The in-place table an upgrade passes: (fd:i32, id:u64) pairs. */
+static int
+read_inplace(int fd, struct adopt_inplace **ret, size_t *ret_n)
+{
+	uint8_t *p = NULL;
+	size_t len = 0;
+	int r;
+
+	r = persist_read_slot(fd, &p, &len);
+	close(fd);
+	if (r < 0)
+		return r;
+	if (len % sizeof(struct adopt_inplace) != 0) {
+		free(p);
+		return -EBADMSG;
+	}
+	*ret = (struct adopt_inplace *)(void *)p;
+	*ret_n = len / sizeof(struct adopt_inplace);
+	return 0;
+}
+
+static void
+drop_fd(struct persist *p, int fd, const char *name, bool unknown,
+    struct adopt_summary *sum)
+{
+	log_warnx("dropping passed fd %d (\"%s\"): no saved registration "
+		  "matches it",
+	    fd, name);
+	close(fd);
+	if (unknown && name[0] != '\0')
+		persist_drop_name(p, name);
+	sum->stale++;
+}
+
+/* Claim the record with this id for fd; false if none (or taken). */
+static bool
+claim(struct adopt *a, struct node **active, bool *claimed, size_t na,
+    uint64_t id, int fd, bool inplace, bool *ret_known)
+{
+	struct node probe, *key = &probe, **hit;
+	size_t k;
+
+	probe.id = id;
+	hit = id != 0 && na > 0
+	    ? bsearch(&key, active, na, sizeof(*active), by_id)
+	    : NULL;
+	*ret_known = hit != NULL;
+	if (hit == NULL || claimed[hit - active] || fd < 0 ||
+	    (size_t)fd >= a->nfd)
+		return false;
+	k = (size_t)(hit - active);
+	claimed[k] = true;
+	a->items[a->n].fd = fd;
+	a->items[a->n].node = *hit;
+	a->items[a->n].inplace = inplace;
+	a->by_fd[fd] = ++a->n;
+	/* What DUMP shows until it is taken. */
+	(*hit)->fd = fd;
+	return true;
+}
+
 void
 adopt_state(struct registry *reg, struct net *net, const struct sysd_fd *fds,
     size_t n, bool fdstore, int64_t now, struct adopt_summary *sum,
-    struct persist **ret)
+    struct persist **ret, struct adopt **ret_adopt)
 {
 	int slots[PERSIST_SLOTS] = { -1, -1 };
-	struct node **active = NULL, *node, *key, **hit;
+	struct node **active = NULL, *node;
+	struct adopt_inplace *inplace = NULL;
 	struct registry_stats st;
 	struct persist *p;
 	struct persist_config saved;
+	struct adopt *a;
+	bool *claimed = NULL, known;
 	uint32_t gen = 0;
-	size_t na = 0, i;
+	size_t na = 0, ninplace = 0, i, maxfd = 0;
 	int loaded;
 
 	loaded = load_slots(reg, fds, n, slots, &gen, sum);
@@ -205,60 +298,186 @@ adopt_state(struct registry *reg, struct net *net, const struct sysd_fd *fds,
 		fatalx("out of memory");
 	/* Set now: the registry's observer journals what ends below. */
 	*ret = p;
+	*ret_adopt = NULL;
+
+	for (i = 0; i < n; i++)
+		if (fds[i].kind == SYSD_FILE &&
+		    strcmp(fds[i].name, ADOPT_INPLACE_NAME) == 0) {
+			if (inplace != NULL ||
+			    read_inplace(fds[i].fd, &inplace, &ninplace) < 0)
+				log_warnx("the upgrade's table of "
+					  "registrations is unreadable");
+		}
+	for (i = 0; i < n; i++)
+		if ((size_t)fds[i].fd > maxfd)
+			maxfd = (size_t)fds[i].fd;
+	for (i = 0; i < ninplace; i++)
+		if (inplace[i].fd > 0 && (size_t)inplace[i].fd > maxfd)
+			maxfd = (size_t)inplace[i].fd;
 
 	/* The restored registrations, by id. */
 	registry_get_stats(reg, &st);
-	if (st.active > 0) {
-		active = calloc(st.active, sizeof(*active));
-		if (active == NULL)
-			fatalx("out of memory");
-		for (node = registry_first_active(reg); node != NULL;
-		     node = registry_next(node))
-			active[na++] = node;
-		qsort(active, na, sizeof(*active), by_id);
-	}
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		fatalx("out of memory");
+	a->reg = reg;
+	a->net = net;
+	a->p = p;
+	a->sum = sum;
+	a->nfd = maxfd + 1;
+	a->items = calloc(st.active + 1, sizeof(*a->items));
+	a->by_fd = calloc(a->nfd, sizeof(*a->by_fd));
+	active = calloc(st.active + 1, sizeof(*active));
+	claimed = calloc(st.active + 1, sizeof(*claimed));
+	if (a->items == NULL || a->by_fd == NULL || active == NULL ||
+	    claimed == NULL)
+		fatalx("out of memory");
+	for (node = registry_first_active(reg); node != NULL;
+	     node = registry_next(node))
+		active[na++] = node;
+	qsort(active, na, sizeof(*active), by_id);
+	/*
+	 * Match each socket to its record by id only: no system call here.
+	 * Whether it is a connected TCP socket, and whether its node is
+	 * still there, is found out by adopt_step, on the loop, once the
+	 * listeners serve: a record stays listed (and answered) meanwhile.
+	 */
 	for (i = 0; i < n; i++) {
 		const struct sysd_fd *f = &fds[i];
-		struct node probe;
-		uint64_t id;
 
 		if (f->kind == SYSD_TCP_LISTENER ||
 		    f->kind == SYSD_UNIX_LISTENER ||
-		    persist_slot_index(f->name) >= 0)
+		    persist_slot_index(f->name) >= 0 ||
+		    (f->kind == SYSD_FILE &&
+			strcmp(f->name, ADOPT_INPLACE_NAME) == 0))
 			continue;
-		id = persist_reg_id(f->name);
-		probe.id = id;
-		key = &probe;
-		hit = id != 0 && f->kind == SYSD_TCP_CONNECTED && na > 0
-		    ? bsearch(&key, active, na, sizeof(*active), by_id)
-		    : NULL;
-		if (hit == NULL || (*hit)->owner != NULL) {
+		if (!claim(a, active, claimed, na, persist_reg_id(f->name),
+			f->fd, false, &known))
 			/* No record (stale or unknown), or a duplicate. */
-			log_warnx("dropping passed fd %d (\"%s\"): no saved "
-				  "registration matches it",
-			    f->fd, f->name);
-			close(f->fd);
-			if (hit == NULL && f->name[0] != '\0')
-				persist_drop_name(p, f->name);
-			sum->stale++;
-			continue;
-		}
-		/* Its name is in the store until it ends. */
-		persist_restored(p, *hit);
-		if (!socket_alive(f->fd)) {
-			/* Gone while no daemon ran: ended below. */
-			close(f->fd);
-			continue;
-		}
-		if (net_adopt_registration(net, f->fd, *hit, 0) < 0)
-			continue;
-		sum->restored++;
+			drop_fd(p, f->fd, f->name, !known, sum);
 	}
-	/* Every record left without a live socket ends now. */
+	for (i = 0; i < ninplace; i++) {
+		char name[32];
+
+		if (inplace[i].fd < 3)
+			continue;
+		if (!claim(a, active, claimed, na, inplace[i].id,
+			inplace[i].fd, true, &known)) {
+			persist_reg_name(inplace[i].id, name, sizeof(name));
+			drop_fd(p, inplace[i].fd, name, !known, sum);
+		}
+	}
+	free(inplace);
+	/* Every record left without a socket ends now. */
 	for (i = 0; i < na; i++)
-		if (active[i]->owner == NULL) {
+		if (!claimed[i]) {
 			registry_unregister(reg, active[i], REGISTRY_CLOSED, now);
 			sum->gone++;
 		}
+	free(claimed);
 	free(active);
+	*ret_adopt = a;
+}
+
+/* Is fd the socket of n: a connected TCP socket with n's peer? */
+static bool
+same_peer(int fd, const struct node *n)
+{
+	struct sockaddr_storage ss;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+	socklen_t len = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return false;
+	if (ss.ss_family == AF_INET)
+		return n->peer.family == 4 &&
+		    memcmp(n->peer.addr, &sin->sin_addr, 4) == 0 &&
+		    n->peer.port == ntohs(sin->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return n->peer.family == 6 &&
+		    memcmp(n->peer.addr, &sin6->sin6_addr, 16) == 0 &&
+		    n->peer.port == ntohs(sin6->sin6_port);
+	return false;
+}
+
+/* Take one socket, or drop it and end its registration. */
+static void
+take(struct adopt *a, struct adopt_item *it, int64_t now)
+{
+	struct node *n = it->node;
+	int family;
+
+	a->by_fd[it->fd] = 0;
+	if (n == NULL) {
+		/* Ended meanwhile (stopped, or taken over): drop it. */
+		close(it->fd);
+		return;
+	}
+	/* Its name is in the store until it ends. */
+	if (!it->inplace)
+		persist_restored(a->p, n);
+	if (sysd_classify(it->fd, &family) != SYSD_TCP_CONNECTED ||
+	    (it->inplace && !same_peer(it->fd, n))) {
+		log_warnx("dropping passed fd %d: not the connected socket of "
+			  "registration %llu",
+		    it->fd, (unsigned long long)n->id);
+		close(it->fd);
+		registry_unregister(a->reg, n, REGISTRY_CLOSED, now);
+		a->sum->stale++;
+		return;
+	}
+	if (!socket_alive(it->fd)) {
+		/* Gone while no daemon ran. */
+		close(it->fd);
+		registry_unregister(a->reg, n, REGISTRY_CLOSED, now);
+		a->sum->gone++;
+		return;
+	}
+	if (net_adopt_registration(a->net, it->fd, n, 0) < 0) {
+		registry_unregister(a->reg, n, REGISTRY_ERROR, now);
+		return;
+	}
+	a->sum->restored++;
+}
+
+bool
+adopt_step(struct adopt *a, size_t budget, int64_t now)
+{
+	if (a == NULL)
+		return true;
+	while (a->next < a->n && budget-- > 0)
+		take(a, &a->items[a->next++], now);
+	return a->next >= a->n;
+}
+
+void
+adopt_forget(struct adopt *a, struct node *n)
+{
+	size_t i;
+
+	if (a == NULL || n->owner != NULL || n->fd < 0 ||
+	    (size_t)n->fd >= a->nfd || (i = a->by_fd[n->fd]) == 0)
+		return;
+	if (a->items[i - 1].node == n)
+		a->items[i - 1].node = NULL;
+}
+
+size_t
+adopt_remaining(const struct adopt *a)
+{
+	return a == NULL ? 0 : a->n - a->next;
+}
+
+void
+adopt_free(struct adopt *a)
+{
+	if (a == NULL)
+		return;
+	/* Stopping before every socket was taken: they stay in the store. */
+	for (; a->next < a->n; a->next++)
+		close(a->items[a->next].fd);
+	free(a->items);
+	free(a->by_fd);
+	free(a);
 }

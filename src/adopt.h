@@ -23,6 +23,23 @@
 #define ADOPT_LISTEN_NAME "listen"
 #define ADOPT_CONTROL_NAME "control"
 #define ADOPT_CONTROL_OWNED_NAME "control.owned"
+/*
+ * An upgrade leaves registration sockets at their numbers (not close-on-
+ * exec) and passes, under this name, a memfd listing them: an array of
+ * struct adopt_inplace, in the host's byte order (same machine, same
+ * pid).  Renumbering 15000 descriptors cost 500 ms (issue 17).
+ */
+#define ADOPT_INPLACE_NAME "inplace"
+/* Registration sockets taken per turn of the loop after start-up. */
+#define ADOPT_BATCH 256
+
+struct adopt_inplace {
+	int32_t fd;
+	uint32_t pad;
+	uint64_t id;
+};
+
+struct adopt;
 
 struct adopt_summary {
 	size_t listeners;   /* TCP listeners taken */
@@ -52,14 +69,41 @@ void adopt_listeners(struct net *net, const struct sysd_fd *fds, size_t n,
 
 /*
  * Load the saved state (the newest valid slot) into reg, which must be
- * empty, start persisting, then give each passed registration socket
- * back its node.  Registrations whose socket is missing, closed or
- * holding stray bytes end (as "closed"); sockets with no record are
- * closed and dropped from the store.  The persist context goes to *ret
- * before any of that, so that the registry's observer can journal it.
+ * empty, start persisting, then match each passed registration socket
+ * (by its name, or from an upgrade's in-place table) to its record, in
+ * memory only.  Records with no socket end now (as "closed"); sockets
+ * with no record are closed and dropped from the store.  The rest wait
+ * in *ret_adopt for adopt_step: until then their nodes are listed and
+ * answered, with no owner.  The persist context goes to *ret before any
+ * of that, so that the registry's observer can journal it.
  */
 void adopt_state(struct registry *reg, struct net *net,
     const struct sysd_fd *fds, size_t n, bool fdstore, int64_t now,
-    struct adopt_summary *sum, struct persist **ret);
+    struct adopt_summary *sum, struct persist **ret,
+    struct adopt **ret_adopt);
+
+/* For sysd_listen_fds: a registration's name, checked later. */
+bool adopt_defer_name(const char *name);
+
+/*
+ * Take up to budget waiting sockets: each must be a connected TCP
+ * socket (of the node's peer, for an in-place one) without end-of-file
+ * or stray bytes, or its registration ends then ("closed").  sum (given
+ * to adopt_state) counts them.  Returns true when none is left.
+ */
+bool adopt_step(struct adopt *a, size_t budget, int64_t now);
+
+/* How many sockets still wait. */
+size_t adopt_remaining(const struct adopt *a);
+
+/*
+ * Node n ended before its socket was taken (stopped, or its name taken
+ * over): its socket is closed when its turn comes.  Call for every
+ * unregistration; does nothing for a node not waiting.
+ */
+void adopt_forget(struct adopt *a, struct node *n);
+
+/* Close the sockets still waiting (a stop: the store keeps them). */
+void adopt_free(struct adopt *a);
 
 #endif

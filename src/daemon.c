@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -54,6 +55,9 @@ struct daemon {
 	char self[PATH_MAX];	/* our binary, as started */
 	char upgrade_to[PATH_MAX];
 	struct persist *persist;
+	struct adopt *adopt;	/* registration sockets still to take */
+	struct adopt_summary sum; /* what start-up found */
+	uv_idle_t adopt_idle;	/* takes them, ADOPT_BATCH a turn */
 	struct config config;	/* the policy in force, and its file */
 	bool policy_saved;	/* persist has a configuration record */
 	struct registry *reg;
@@ -139,8 +143,10 @@ registry_event_cb(void *arg, struct node *n, enum registry_event ev,
 		net_resolve_owner(d->net, n);
 	if (ev == REGISTRY_REGISTERED)
 		persist_registered(d->persist, n);
-	else
+	else {
+		adopt_forget(d->adopt, n);
 		persist_unregistered(d->persist, n, reason);
+	}
 	ctl_node_event(d->ctl, n, ev, reason);
 	status_changed(d);
 	util_escape(name, sizeof(name), n->data, n->nlen);
@@ -200,6 +206,7 @@ close_all(struct daemon *d)
 	ctl_stop(d->ctl);
 	net_stop(d->net);
 	member_stop(d->member);
+	uv_close((uv_handle_t *)&d->adopt_idle, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -234,6 +241,41 @@ daemon_stop(struct daemon *d, const char *why)
 
 /* ---------------------------------------------------------- upgrade */
 
+/*
+ * The in-place table (adopt.h) for registration sockets fd[i] of ids[i],
+ * as a memfd, close-on-exec (upgrade_exec passes it on).  Sockets below
+ * low are moved at or above it first.  Returns the memfd or -1.
+ */
+static int
+inplace_table(int *fd, const uint64_t *ids, size_t n, int low)
+{
+	struct adopt_inplace *t;
+	size_t i, len = n * sizeof(*t);
+	ssize_t w;
+	int mfd, moved;
+
+	t = calloc(n + 1, sizeof(*t));
+	if (t == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (fd[i] < low) {
+			moved = fcntl(fd[i], F_DUPFD, low);
+			if (moved >= 0)
+				fd[i] = moved; /* the old number is overwritten */
+		}
+		t[i].fd = fd[i];
+		t[i].id = ids[i];
+	}
+	mfd = memfd_create("epmdd-regs", MFD_CLOEXEC);
+	w = mfd >= 0 && len > 0 ? write(mfd, t, len) : 0;
+	free(t);
+	if (mfd >= 0 && w != (ssize_t)len) {
+		close(mfd);
+		mfd = -1;
+	}
+	return mfd;
+}
+
 /* Everything the next process needs, named, into fds[]. */
 static size_t
 handover_fds(struct daemon *d, struct upgrade_fd **ret)
@@ -243,6 +285,7 @@ handover_fds(struct daemon *d, struct upgrade_fd **ret)
 	int tmp[PERSIST_SLOTS + OPTIONS_MAX_LISTEN], *regfd = NULL;
 	uint64_t *ids = NULL;
 	size_t n = 0, i, k, nl, nr = 0, ns = 0;
+	int table;
 
 	registry_get_stats(d->reg, &st);
 	fds = calloc(OPTIONS_MAX_LISTEN + 1 + PERSIST_SLOTS + st.active + 1,
@@ -276,10 +319,20 @@ handover_fds(struct daemon *d, struct upgrade_fd **ret)
 			    PERSIST_STATE_PREFIX, k);
 		}
 	nr = net_registration_fds(d->net, regfd, ids, st.active);
-	for (k = 0; k < nr; k++, n++) {
-		fds[n].fd = regfd[k];
-		persist_reg_name(ids[k], fds[n].name, sizeof(fds[n].name));
-	}
+	/*
+	 * Registration sockets stay where they are (not close-on-exec:
+	 * net.c); a memfd lists them.  One sitting where a passed
+	 * descriptor goes (3 .. 3+n, one more for the table) moves above.
+	 */
+	table = inplace_table(regfd, ids, nr, 3 + n + 2);
+	if (table >= 0) {
+		fds[n].fd = table;
+		util_strlcpy(fds[n].name, ADOPT_INPLACE_NAME,
+		    sizeof(fds[n].name));
+		n++;
+	} else
+		log_warnx("upgrade: cannot list the registrations: they are "
+			  "lost");
 	free(regfd);
 	free(ids);
 	*ret = fds;
@@ -299,6 +352,8 @@ upgrade_drained_cb(void *arg)
 		close_all(d);
 		return;
 	}
+	/* Sockets not taken yet are taken now: the table lists held ones. */
+	adopt_step(d->adopt, SIZE_MAX, (int64_t)time(NULL));
 	n = handover_fds(d, &fds);
 	log_notice("upgrading: re-executing %s with %zu descriptors",
 	    d->upgrade_to, n);
@@ -489,6 +544,41 @@ watchdog_cb(uv_timer_t *t)
 }
 
 /* ---------------------------------------------------------- start-up */
+
+/* Every passed registration socket is taken or dropped: say so. */
+static void
+adopt_done(struct daemon *d)
+{
+	struct adopt_summary *sum = &d->sum;
+
+	adopt_free(d->adopt);
+	d->adopt = NULL;
+	d->restored = sum->restored;
+	if (sum->state_found || sum->stale > 0)
+		log_notice("restored %zu registration%s; %zu ended while no "
+			   "daemon ran; %zu stale descriptor%s dropped%s",
+		    sum->restored, sum->restored == 1 ? "" : "s", sum->gone,
+		    sum->stale, sum->stale == 1 ? "" : "s",
+		    sum->state_found && !sum->state_loaded
+			? "; the saved state was rejected, starting clean"
+			: "");
+}
+
+/*
+ * Registration sockets are taken a batch per turn of the loop, between
+ * the requests it serves, so that the listeners answer from the loaded
+ * state at once whatever the number of registrations (issue 17).
+ */
+static void
+adopt_idle_cb(uv_idle_t *h)
+{
+	struct daemon *d = h->data;
+
+	if (!adopt_step(d->adopt, ADOPT_BATCH, (int64_t)time(NULL)))
+		return;
+	uv_idle_stop(h);
+	adopt_done(d);
+}
 
 /*
  * OTP's -daemon: the parent exits 0 before anything is bound; the child
@@ -716,7 +806,7 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	struct daemon *d = &dd;
 	struct net_config ncfg;
 	struct sysd_fd *fds = NULL;
-	struct adopt_summary sum;
+	struct adopt_summary *sum = &d->sum;
 	uint8_t key[REGISTRY_KEY_SIZE];
 	char status[1024];
 	bool reexec = getenv(UPGRADE_REEXEC_ENV) != NULL, owned = false;
@@ -733,7 +823,7 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	len = readlink("/proc/self/exe", d->self, sizeof(d->self) - 1);
 	if (len > 0)
 		d->self[len] = '\0';
-	nfds = sysd_listen_fds(&fds);
+	nfds = sysd_listen_fds(adopt_defer_name, &fds);
 	if (nfds < 0) {
 		errno = -nfds;
 		fatal("sd_listen_fds");
@@ -780,34 +870,32 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	if (net_new(&d->loop, &d->dctx, &ncfg, &d->net) < 0)
 		fatalx("out of memory");
 
-	memset(&sum, 0, sizeof(sum));
 	if (nfds > 0) {
 		adopt_listeners(d->net, fds, (size_t)nfds, &control, &owned,
-		    &sum);
-		log_notice("adopted %zu listening socket%s%s", sum.listeners,
-		    sum.listeners == 1 ? "" : "s",
+		    sum);
+		log_notice("adopted %zu listening socket%s%s", sum->listeners,
+		    sum->listeners == 1 ? "" : "s",
 		    control >= 0 ? " and the control socket" : "");
 	} else if ((r = net_listen(d->net, o)) == -EADDRINUSE)
 		return port_in_use(d);
 	else if (r < 0)
 		exit(1);
 	adopt_state(d->reg, d->net, fds, (size_t)(nfds > 0 ? nfds : 0),
-	    sysd_notify_available(), (int64_t)time(NULL), &sum, &d->persist);
-	if (sum.state_found || sum.stale > 0)
-		log_notice("restored %zu registration%s; %zu ended while no "
-			   "daemon ran; %zu stale descriptor%s dropped%s",
-		    sum.restored, sum.restored == 1 ? "" : "s", sum.gone,
-		    sum.stale, sum.stale == 1 ? "" : "s",
-		    sum.state_found && !sum.state_loaded
-			? "; the saved state was rejected, starting clean"
-			: "");
-	if (sum.state_loaded)
+	    sysd_notify_available(), (int64_t)time(NULL), sum, &d->persist,
+	    &d->adopt);
+	if (sum->state_loaded)
 		d->handover = reexec ? CTL_HANDOVER_UPGRADE
 				     : CTL_HANDOVER_RESTART;
-	d->restored = sum.restored;
 	free(fds);
-	start_policy(d, &sum);
-	adopt_summary_fini(&sum);
+	start_policy(d, sum);
+	adopt_summary_fini(sum);
+	/* The sockets are taken once the listeners serve: adopt_idle_cb. */
+	uv_idle_init(&d->loop, &d->adopt_idle);
+	d->adopt_idle.data = d;
+	if (adopt_remaining(d->adopt) > 0)
+		uv_idle_start(&d->adopt_idle, adopt_idle_cb);
+	else
+		adopt_done(d);
 	start_control(d, control, owned);
 
 	uv_signal_init(&d->loop, &d->sigterm);
@@ -835,6 +923,8 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 
+	adopt_free(d->adopt);
+	d->adopt = NULL;
 	ctl_free(d->ctl);
 	ctl_free(d->ctl_failed);
 	net_free(d->net);

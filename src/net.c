@@ -98,6 +98,7 @@ static void conn_close(struct conn *c, enum registry_reason reason);
 static struct conn *shell_promote(struct conn *shell);
 static void conn_process(struct conn *c, const uint8_t *frame, size_t len);
 static void drain_check(struct net *net);
+static void held_insert(struct net *net, struct conn *c);
 
 void
 net_addr_text(const struct registry_addr *a, char buf[NET_ADDR_TEXT])
@@ -492,7 +493,14 @@ holder_gone(void *arg, void *owner)
 	ssize_t r;
 
 	(void)arg;
-	if (c == NULL || c->closing)
+	/*
+	 * No owner yet: a registration restored at start-up whose socket
+	 * adopt.c has not taken (it will within milliseconds, and ends it
+	 * then if its node is gone); until then the name is held.
+	 */
+	if (c == NULL)
+		return false;
+	if (c->closing)
 		return true;
 	/*
 	 * End-of-file, a reset, or stray bytes waiting unread: each ends
@@ -671,8 +679,7 @@ conn_process(struct conn *c, const uint8_t *frame, size_t len)
 		/* A registration: no deadline; any later byte ends it. */
 		conn_unlink(c);
 		c->node = res.node;
-		TAILQ_INSERT_TAIL(&net->held, c, link);
-		c->in_list = true;
+		held_insert(net, c);
 	} else if (!c->shell)
 		uv_read_stop((uv_stream_t *)&c->tcp);
 	conn_send(c, net->out.p, net->out.len, res.writes, res.fate);
@@ -810,6 +817,21 @@ sockaddr_scope(const struct sockaddr_storage *ss)
 	return ((const struct sockaddr_in6 *)(const void *)ss)->sin6_scope_id;
 }
 
+
+/*
+ * A connection now holds a registration.  Its descriptor stays open
+ * across an in-place upgrade at the same number (upgrade.c), so it
+ * loses close-on-exec now, once, rather than at the upgrade, which then
+ * costs nothing per registration (issue 17).  The only other exec, the
+ * upgrade's --version check, closes every inherited descriptor first.
+ */
+static void
+held_insert(struct net *net, struct conn *c)
+{
+	TAILQ_INSERT_TAIL(&net->held, c, link);
+	c->in_list = true;
+	(void)fcntl(c->fd, F_SETFD, 0);
+}
 /*
  * Who is at the other end, and is it local?  peer may be NULL: it is
  * then asked for.  Our own address matters only for peers that are not
@@ -913,8 +935,7 @@ shell_promote(struct conn *shell)
 	if (shell->node != NULL) {
 		conn_unlink(c);
 		c->node = shell->node;
-		TAILQ_INSERT_TAIL(&net->held, c, link);
-		c->in_list = true;
+		held_insert(net, c);
 		registry_set_owner(net->dctx->reg, c->node, c, c->fd);
 	}
 	return c;
@@ -1323,8 +1344,7 @@ net_adopt_registration(struct net *net, int fd, struct node *n,
 	/* It holds a registration: no deadline; any byte ends it. */
 	conn_unlink(c);
 	c->node = n;
-	TAILQ_INSERT_TAIL(&net->held, c, link);
-	c->in_list = true;
+	held_insert(net, c);
 	registry_set_owner(net->dctx->reg, n, c, c->fd);
 	return 0;
 }

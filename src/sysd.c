@@ -9,6 +9,8 @@
 #include "sysd.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,43 +85,93 @@ names_from_memfd(struct sysd_fd *fds, int n)
 	close(fd);
 }
 
+enum sysd_fd_kind
+sysd_classify(int fd, int *family)
+{
+	return classify(fd, family);
+}
+
+/*
+ * LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES read here rather than by
+ * sd_listen_fds_with_names(), which sets close-on-exec on every
+ * descriptor (two fcntl calls each) before returning: with 15000
+ * registrations passed that is most of a restart's pause.  The same
+ * checks: the variables must name this process, and are unset.
+ */
+static int
+passed_count(void)
+{
+	const char *e;
+	char *end;
+	unsigned long v;
+
+	e = getenv("LISTEN_PID");
+	if (e == NULL)
+		return 0;
+	errno = 0;
+	v = strtoul(e, &end, 10);
+	if (errno != 0 || end == e || *end != '\0' || v == 0)
+		return -EINVAL;
+	if ((pid_t)v != getpid())
+		return 0;
+	e = getenv("LISTEN_FDS");
+	if (e == NULL)
+		return 0;
+	errno = 0;
+	v = strtoul(e, &end, 10);
+	if (errno != 0 || end == e || *end != '\0' ||
+	    v > (unsigned long)(INT_MAX - SD_LISTEN_FDS_START))
+		return -EINVAL;
+	return (int)v;
+}
+
 int
-sysd_listen_fds(struct sysd_fd **ret)
+sysd_listen_fds(bool (*defer)(const char *name), struct sysd_fd **ret)
 {
 	struct sysd_fd *fds;
-	char **names = NULL;
+	const char *names;
 	int n, i;
 
 	*ret = NULL;
-	n = sd_listen_fds_with_names(1, &names);
+	n = passed_count();
+	names = getenv("LISTEN_FDNAMES");
+	if (n > 0 && (fds = calloc((size_t)n, sizeof(*fds))) == NULL)
+		n = -ENOMEM;
 	if (n <= 0) {
+		unsetenv("LISTEN_PID");
+		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_FDNAMES");
 		unsetenv(UPGRADE_NAMES_ENV);
-		if (names != NULL) {
-			for (i = 0; names[i] != NULL; i++)
-				free(names[i]);
-			free(names);
-		}
 		return n;
 	}
-	fds = calloc((size_t)n, sizeof(*fds));
-	if (fds == NULL) {
-		for (i = 0; names != NULL && names[i] != NULL; i++)
-			free(names[i]);
-		free(names);
-		return -ENOMEM;
-	}
 	for (i = 0; i < n; i++) {
+		size_t len;
+
 		fds[i].fd = SD_LISTEN_FDS_START + i;
-		fds[i].kind = classify(fds[i].fd, &fds[i].family);
-		if (names != NULL && names[i] != NULL &&
-		    strcmp(names[i], "unknown") != 0)
-			util_strlcpy(fds[i].name, names[i],
-			    sizeof(fds[i].name));
+		if (names == NULL)
+			continue;
+		len = strcspn(names, ":");
+		if (len < sizeof(fds[i].name) &&
+		    !(len == 7 && strncmp(names, "unknown", 7) == 0)) {
+			memcpy(fds[i].name, names, len);
+			fds[i].name[len] = '\0';
+		}
+		names += len;
+		names = *names == ':' ? names + 1 : NULL;
 	}
-	for (i = 0; names != NULL && names[i] != NULL; i++)
-		free(names[i]);
-	free(names);
 	names_from_memfd(fds, n);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	for (i = 0; i < n; i++) {
+		if (defer != NULL && fds[i].name[0] != '\0' &&
+		    defer(fds[i].name)) {
+			fds[i].kind = SYSD_DEFERRED;
+			continue;
+		}
+		(void)fcntl(fds[i].fd, F_SETFD, FD_CLOEXEC);
+		fds[i].kind = classify(fds[i].fd, &fds[i].family);
+	}
 	*ret = fds;
 	return n;
 }

@@ -23,6 +23,7 @@ enum sysd_fd_kind {
 	SYSD_TCP_CONNECTED, /* a connected TCP socket */
 	SYSD_FILE,	    /* not a socket (a memfd with saved state) */
 	SYSD_OTHER,	    /* another kind of socket (datagram...) */
+	SYSD_DEFERRED,	    /* not looked at yet: sysd_classify later */
 };
 
 struct sysd_fd {
@@ -36,11 +37,18 @@ struct sysd_fd {
  * Take the descriptors passed with LISTEN_FDS (and LISTEN_FDNAMES, or
  * the names memfd an upgrade passes when they are too many) for this
  * process, classified; the variables are unset so that children do not
- * see them.  Returns the number of descriptors (0 if none were
- * passed; *ret is then NULL) with a malloc'd array in *ret, or a
- * negative errno.
+ * see them.  A descriptor whose name defer() accepts is left as it is
+ * (SYSD_DEFERRED, close-on-exec not set): no system call is made for it
+ * here, so that start-up costs the same with 15000 of them (issue 17);
+ * the caller classifies it later with sysd_classify.  The others get
+ * close-on-exec.  defer may be NULL.  Returns the number of descriptors
+ * (0 if none were passed; *ret is then NULL) with a malloc'd array in
+ * *ret, or a negative errno.
  */
-int sysd_listen_fds(struct sysd_fd **ret);
+int sysd_listen_fds(bool (*defer)(const char *name), struct sysd_fd **ret);
+
+/* What fd is (never SYSD_DEFERRED); *family as in struct sysd_fd. */
+enum sysd_fd_kind sysd_classify(int fd, int *family);
 
 /* Is stderr connected to the journal (JOURNAL_STREAM matches)? */
 bool sysd_stderr_is_journal(void);

@@ -42,6 +42,8 @@ upgrade_check(const char *path)
 			dup2(fd, 0);
 			dup2(fd, 1);
 		}
+		/* Registration sockets are not close-on-exec (net.c). */
+		closefrom(3);
 		execl(path, path, "--version", (char *)NULL);
 		_exit(127);
 	}

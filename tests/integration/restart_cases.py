@@ -246,6 +246,78 @@ def case_died_while_down():
         m.close()
 
 
+def case_many_died_while_down(count=2000):
+    """Issue 17: sockets are taken after the listeners serve.  Lookups
+    right after the restart answer from the saved state, nodes that died
+    while no daemon ran are dropped once their sockets are taken, and an
+    in-place upgrade (sockets left at their numbers) keeps the rest."""
+    import signal
+    m = manager(store_max=8192)
+    try:
+        m.start()
+        hs = [hold(m.port, "w%04d" % i, 20000 + i) for i in range(count)]
+        for _ in range(100):
+            m.pump(0.05)
+            if sum(1 for x in m.stored_names() if x.startswith("r")) == count:
+                break
+        os.kill(m.proc, signal.SIGKILL)
+        m._exit_status()
+        m.pump()
+        dead = set(range(0, count, 3))
+        for i in dead:
+            hs[i].close()           # died while no daemon runs
+        time.sleep(0.1)
+        m.start()
+        # At once, while sockets may still be waiting: a survivor's
+        # lookup gets its own port (never "not found").
+        live = [i for i in range(1, count, 97) if i not in dead]
+        ports = [lookup(m.port, "w%04d" % i) for i in live]
+        ok(ports == [20000 + i for i in live],
+           "lookups right after the restart answer from the saved state")
+        want = sorted("w%04d" % i for i in range(count) if i not in dead)
+        got = []
+        for _ in range(100):
+            got = names(m.port)
+            if got == want:
+                break
+            time.sleep(0.05)
+        ok(got == want, "the %d nodes that died while down are dropped, "
+           "the %d others kept (got %d)" % (len(dead), len(want), len(got)))
+        m.pump(0.3)
+        stored = set(x for x in m.stored_names() if x.startswith("r"))
+        ok(len(stored) == len(want), "their sockets left the store (%d stored)"
+           % len(stored))
+        ok(all(alive(hs[i]) for i in range(count) if i not in dead),
+           "the survivors never saw end-of-file")
+        ok("restored %d registrations; %d ended while no daemon ran"
+           % (len(want), len(dead)) in open(m.log).read(),
+           "the log counts them once every socket is taken")
+        # An in-place upgrade: nothing renumbered, every node kept; one
+        # that ends just after SIGUSR2 is dropped.
+        os.kill(m.proc, signal.SIGUSR2)
+        hs[1].close()
+        want.remove("w0001")
+        deadline = time.time() + 20
+        while open(m.log).read().count("restored ") < 2:
+            assert time.time() < deadline, "no upgrade"
+            time.sleep(0.05)
+        for _ in range(100):
+            got = names(m.port)
+            if got == want:
+                break
+            time.sleep(0.05)
+        ok(got == want, "after an upgrade the same nodes are listed, "
+           "less the one that ended (%d)" % len(got))
+        ok(lookup(m.port, "w%04d" % (count - 1)) == 20000 + count - 1,
+           "and answered with their ports")
+        ok("dropping passed fd" not in open(m.log).read(),
+           "no descriptor was dropped as unknown")
+        for x in hs:
+            x.close()
+    finally:
+        m.close()
+
+
 def case_shuffled():
     m = manager(seed=7)
     try:

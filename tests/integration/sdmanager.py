@@ -175,26 +175,58 @@ class Manager:
         pid = os.fork()
         if pid == 0:
             try:
-                # Passed descriptors into 3, 4, ...: one already sitting
-                # in a target is moved out of the way first, so that this
-                # needs no more descriptors than are passed (the parent's
-                # other descriptors close at exec: Python opens them
-                # close-on-exec).
+                # Passed descriptors into 3, 4, ...: chains into a
+                # target no source holds are followed first (each dup2
+                # frees its source), then the cycles left are broken
+                # with one spare descriptor, so that this needs one
+                # descriptor more than are passed (15000 registrations
+                # under RLIMIT_NOFILE 20000).
                 n = len(passed)
                 cur = [fd for _, fd in passed]
-                where = {fd: i for i, fd in enumerate(cur)}
-                for i in range(n):
+                at = {fd: i for i, fd in enumerate(cur)}   # fd -> source
+
+                def place(i):
                     target = 3 + i
-                    if cur[i] == target:
+                    if cur[i] != target:
+                        os.dup2(cur[i], target, inheritable=True)
+                        del at[cur[i]]
+                        cur[i] = target
+                        at[target] = i
+                    else:
                         os.set_inheritable(target, True)
+                done = [False] * n
+                for i in range(n):
+                    if done[i] or (3 + i) in at and at[3 + i] != i:
                         continue
-                    j = where.get(target)
-                    if j is not None and j > i:
-                        moved = fcntl.fcntl(target, fcntl.F_DUPFD_CLOEXEC, 3 + n)
-                        cur[j] = moved
-                        where[moved] = j
-                    os.dup2(cur[i], target, inheritable=True)
-                    where[target] = i
+                    # Target 3+i is free (or holds i): follow the chain.
+                    j = i
+                    while True:
+                        old = cur[j]
+                        place(j)
+                        done[j] = True
+                        k = old - 3
+                        if old == 3 + j or not (0 <= k < n) or done[k] \
+                                or old in at:
+                            break
+                        j = k
+                for i in range(n):
+                    if done[i]:
+                        continue
+                    # A cycle: lift the occupant of 3+i out, then chain.
+                    occ = at[3 + i]
+                    spare = fcntl.fcntl(cur[occ], fcntl.F_DUPFD_CLOEXEC, 3 + n)
+                    del at[cur[occ]]
+                    cur[occ] = spare
+                    at[spare] = occ
+                    j = i
+                    while not done[j]:
+                        old = cur[j]
+                        place(j)
+                        done[j] = True
+                        k = old - 3
+                        if not (0 <= k < n) or done[k] or old in at:
+                            break
+                        j = k
                 # As systemd: the child gets these and nothing else.
                 os.closerange(3 + len(passed), 65536)
                 env = {k: v for k, v in os.environ.items()
