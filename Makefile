@@ -71,8 +71,15 @@ SD_CFLAGS   = $(shell $(PKG_CONFIG) --cflags libsystemd 2>/dev/null)
 SD_LIBS     = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null)
 
 ALL_CFLAGS = $(WARN) $(HARDEN) -D_GNU_SOURCE \
-	-DEPMDD_SYSCONFDIR='"$(SYSCONFDIR)"' -Isrc $(UV_CFLAGS) $(CFLAGS)
+	-DEPMDD_SYSCONFDIR='"$(SYSCONFDIR)"' $(SRC_INCS) $(UV_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
+
+# Sources are looked up in src/ and in the layer folders that are to
+# hold them (src/core, src/daemon, src/cli); srcof names one source.
+SRC_DIRS := src/core src/daemon src/cli src
+SRC_INCS := $(SRC_DIRS:%=-I%)
+vpath %.c $(SRC_DIRS)
+srcof = $(firstword $(foreach d,$(SRC_DIRS),$(wildcard $(d)/$(1))))
 
 # The pure core: no libuv, no libsystemd, no sockets (unit tests link it).
 CORE := util buf codec registry policy dispatch options ctlproto state log
@@ -112,7 +119,7 @@ $(B)/main.o $(B)/daemon.o $(B)/epmdctl.o: VERSION_DEF = -DEPMDD_VERSION='"$(VERS
 # Only sysd.c includes libsystemd's headers.
 $(B)/sysd.o: VERSION_DEF = $(SD_CFLAGS)
 
-$(B)/%.o: src/%.c $(B)/.flags
+$(B)/%.o: %.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(VERSION_DEF) -MMD -MP -c -o $@ $<
 
@@ -201,7 +208,7 @@ SMALL_STATE_OBJS := $(filter-out $(B)/state.o $(B)/persist.o,$(DAEMON_OBJS)) \
 	$(B)/small-state/state.o $(B)/small-state/persist.o
 IT_ENV += EPMDD_SMALL_STATE=$(abspath $(SMALL_STATE))
 
-$(B)/small-state/%.o: src/%.c $(B)/.flags
+$(B)/small-state/%.o: %.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DSTATE_MAX_SIZE='(4u << 20)' -MMD -MP -c -o $@ $<
 
@@ -234,7 +241,7 @@ check-systemd: deps-systemd
 lint:
 	mandoc -Tlint -Wwarning man/epmdd.8 man/epmdd.conf.5 man/epmdctl.1
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-		--inline-suppr -Isrc src
+		--inline-suppr $(SRC_INCS) src
 
 # The service and a drop-in name the binaries by their installed paths.
 build/epmdd.service: systemd/epmdd.service.in FORCE
@@ -301,29 +308,29 @@ bench: deps-bench
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=all -D_GNU_SOURCE -Isrc
-FUZZ_CODEC_SRC := tests/fuzz/fuzz_codec.c src/codec.c src/dispatch.c src/policy.c \
-	src/registry.c src/buf.c src/util.c
-FUZZ_CTL_SRC := tests/fuzz/fuzz_ctlproto.c src/ctlproto.c src/buf.c \
-	src/util.c
-FUZZ_STATE_SRC := tests/fuzz/fuzz_state.c src/state.c src/registry.c \
-	src/codec.c src/buf.c src/util.c
-FUZZ_CONFIG_SRC := tests/fuzz/fuzz_config.c src/policy.c src/codec.c src/buf.c \
-	src/util.c
+	-fno-sanitize-recover=all -D_GNU_SOURCE $(SRC_INCS)
+FUZZ_CODEC_SRC := tests/fuzz/fuzz_codec.c $(call srcof,codec.c) $(call srcof,dispatch.c) $(call srcof,policy.c) \
+	$(call srcof,registry.c) $(call srcof,buf.c) $(call srcof,util.c)
+FUZZ_CTL_SRC := tests/fuzz/fuzz_ctlproto.c $(call srcof,ctlproto.c) $(call srcof,buf.c) \
+	$(call srcof,util.c)
+FUZZ_STATE_SRC := tests/fuzz/fuzz_state.c $(call srcof,state.c) $(call srcof,registry.c) \
+	$(call srcof,codec.c) $(call srcof,buf.c) $(call srcof,util.c)
+FUZZ_CONFIG_SRC := tests/fuzz/fuzz_config.c $(call srcof,policy.c) $(call srcof,codec.c) $(call srcof,buf.c) \
+	$(call srcof,util.c)
 
-build/fuzz/fuzz_codec: $(FUZZ_CODEC_SRC) $(wildcard src/*.h)
+build/fuzz/fuzz_codec: $(FUZZ_CODEC_SRC) $(wildcard $(SRC_DIRS:%=%/*.h))
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_CODEC_SRC)
 
-build/fuzz/fuzz_ctlproto: $(FUZZ_CTL_SRC) $(wildcard src/*.h)
+build/fuzz/fuzz_ctlproto: $(FUZZ_CTL_SRC) $(wildcard $(SRC_DIRS:%=%/*.h))
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_CTL_SRC)
 
-build/fuzz/fuzz_state: $(FUZZ_STATE_SRC) $(wildcard src/*.h)
+build/fuzz/fuzz_state: $(FUZZ_STATE_SRC) $(wildcard $(SRC_DIRS:%=%/*.h))
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_STATE_SRC)
 
-build/fuzz/fuzz_config: $(FUZZ_CONFIG_SRC) $(wildcard src/*.h)
+build/fuzz/fuzz_config: $(FUZZ_CONFIG_SRC) $(wildcard $(SRC_DIRS:%=%/*.h))
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_CONFIG_SRC)
 
