@@ -90,10 +90,10 @@ MAIN_INC    = -Isrc/core -Isrc/daemon -Isrc/cli $(UV_CFLAGS)
 CORE := util buf codec registry policy dispatch options ctlproto state
 DAEMON := log net sockdiag member config ctlpolicy ctl sysd persist adopt \
 	upgrade daemon
-# The blocking clients: OTP's client commands (linked into epmdd, for
-# epmd -names and the rest) and epmdctl.
-CLI_OTP := client
-CLI_CTL := epmdctl
+# The blocking clients, both on netio's sockets: OTP's client commands
+# (linked into epmdd, for epmd -names and the rest) and epmdctl.
+CLI_OTP := client netio
+CLI_CTL := epmdctl netio
 UNIT := check_main check_buf check_codec check_registry check_dispatch \
 	check_options check_ctlproto check_state check_policy unit_util
 
@@ -101,7 +101,7 @@ CORE_OBJS   := $(CORE:%=$(B)/core/%.o)
 CORE_LIB    := $(B)/libcore.a
 DAEMON_OBJS := $(DAEMON:%=$(B)/daemon/%.o)
 OTP_OBJS    := $(CLI_OTP:%=$(B)/cli/%.o)
-CTL_OBJS    := $(CLI_CTL:%=$(B)/cli/%.o) $(OTP_OBJS)
+CTL_OBJS    := $(CLI_CTL:%=$(B)/cli/%.o)
 EPMDD_OBJS  := $(B)/main.o $(DAEMON_OBJS) $(OTP_OBJS)
 UNIT_OBJS   := $(UNIT:%=$(B)/tests/%.o)
 
