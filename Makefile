@@ -214,7 +214,7 @@ check-unit: $(UNIT_BIN)
 	EPMDD_TEST_DATA=tests/data ./$(UNIT_BIN)
 
 # VALGRIND=1: the integration tests get, as EPMDD and EPMDCTL, scripts
-# that run the real binaries under memcheck (tests/integration/valgrind-wrap;
+# that run the real binaries under memcheck (tests/integration/lib/valgrind-wrap;
 # logs in build/test-logs/valgrind/TEST/).
 ifeq ($(VALGRIND),1)
 ifeq ($(SANITIZE),1)
@@ -254,7 +254,7 @@ $(SMALL_STATE): $(SMALL_STATE_OBJS)
 $(B)/valgrind/epmdd $(B)/valgrind/epmdctl: $(B)/valgrind/%: $(BIN)/% FORCE
 	@mkdir -p $(@D)
 	@printf '#!/bin/sh\nexec %s %s "$$@"\n' \
-		'$(abspath tests/integration/valgrind-wrap)' '$(abspath $<)' >$@.tmp
+		'$(abspath tests/integration/lib/valgrind-wrap)' '$(abspath $<)' >$@.tmp
 	@chmod 755 $@.tmp
 	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
 
