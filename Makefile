@@ -77,22 +77,39 @@ CHECK_LIBS  = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 SD_CFLAGS   = $(shell $(PKG_CONFIG) --cflags libsystemd 2>/dev/null)
 SD_LIBS     = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null)
 
+# The three layers (README, "Source map") and the rule that keeps them
+# apart, made by the include paths: a core file sees only src/core, so
+# one that includes a daemon's or the CLI's header does not compile;
+# the daemon and the CLI see the core and themselves, never each other;
+# only src/main.c sees all three.  libuv's flags reach the daemon's
+# files alone, libsystemd's only sysd.c.
 ALL_CFLAGS = $(WARN) $(HARDEN) -D_GNU_SOURCE \
-	-DEPMDD_SYSCONFDIR='"$(SYSCONFDIR)"' -Isrc $(UV_CFLAGS) $(CFLAGS)
+	-DEPMDD_SYSCONFDIR='"$(SYSCONFDIR)"' $(CFLAGS)
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
+CORE_INC   := -Isrc/core
+DAEMON_INC  = -Isrc/core -Isrc/daemon $(UV_CFLAGS)
+CLI_INC    := -Isrc/core -Isrc/cli
+MAIN_INC    = -Isrc/core -Isrc/daemon -Isrc/cli $(UV_CFLAGS)
 
-# The pure core: no libuv, no libsystemd, no sockets (unit tests link it).
-CORE := util buf codec registry policy dispatch options ctlproto state log
-DAEMON := $(CORE) net sockdiag member config ctlpolicy ctl sysd persist adopt upgrade \
-	daemon client main
-CLI := util buf codec policy ctlproto client epmdctl epmdctl_query \
-	epmdctl_metrics epmdctl_check
+# The pure core: no libuv, no libsystemd, no sockets, no logging.  It is
+# an archive: each program takes the modules it uses; the unit tests and
+# the fuzzers link nothing else.
+CORE := util buf codec registry policy dispatch options ctlproto state
+DAEMON := log net sockdiag member config ctlpolicy ctl sysd persist adopt \
+	upgrade daemon
+# The blocking clients, both on netio's sockets: OTP's client commands
+# (linked into epmdd, for epmd -names and the rest) and epmdctl.
+CLI_OTP := client netio
+CLI_CTL := epmdctl epmdctl_query epmdctl_metrics epmdctl_check netio
 UNIT := check_main check_buf check_codec check_registry check_dispatch \
 	check_options check_ctlproto check_state check_policy unit_util
 
-CORE_OBJS   := $(CORE:%=$(B)/%.o)
-DAEMON_OBJS := $(DAEMON:%=$(B)/%.o)
-CLI_OBJS    := $(CLI:%=$(B)/%.o)
+CORE_OBJS   := $(CORE:%=$(B)/core/%.o)
+CORE_LIB    := $(B)/libcore.a
+DAEMON_OBJS := $(DAEMON:%=$(B)/daemon/%.o)
+OTP_OBJS    := $(CLI_OTP:%=$(B)/cli/%.o)
+CTL_OBJS    := $(CLI_CTL:%=$(B)/cli/%.o)
+EPMDD_OBJS  := $(B)/main.o $(DAEMON_OBJS) $(OTP_OBJS)
 UNIT_OBJS   := $(UNIT:%=$(B)/tests/%.o)
 
 EPMDD := $(BIN)/epmdd
@@ -109,34 +126,52 @@ all: $(EPMDD) $(EPMDCTL)
 # version reaches only the files that print it.
 $(B)/.flags: FORCE
 	@mkdir -p $(@D)
-	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || \
-		echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' >$@
+	@echo '$(CC) $(ALL_CFLAGS) $(MAIN_INC) $(ALL_LDFLAGS)' | cmp -s - $@ || \
+		echo '$(CC) $(ALL_CFLAGS) $(MAIN_INC) $(ALL_LDFLAGS)' >$@
 $(B)/.version: FORCE
 	@mkdir -p $(@D)
 	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
 
-$(B)/main.o $(B)/daemon.o $(B)/epmdctl.o: $(B)/.version
-$(B)/main.o $(B)/daemon.o $(B)/epmdctl.o: VERSION_DEF = -DEPMDD_VERSION='"$(VERSION)"'
+$(B)/main.o $(B)/daemon/daemon.o $(B)/cli/epmdctl.o: $(B)/.version
+$(B)/main.o $(B)/daemon/daemon.o $(B)/cli/epmdctl.o: \
+	VERSION_DEF = -DEPMDD_VERSION='"$(VERSION)"'
 # Only sysd.c includes libsystemd's headers.
-$(B)/sysd.o: VERSION_DEF = $(SD_CFLAGS)
+$(B)/daemon/sysd.o: VERSION_DEF = $(SD_CFLAGS)
 
-$(B)/%.o: src/%.c $(B)/.flags
+$(B)/core/%.o: src/core/%.c $(B)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(VERSION_DEF) -MMD -MP -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CORE_INC) -MMD -MP -c -o $@ $<
+
+$(B)/daemon/%.o: src/daemon/%.c $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(DAEMON_INC) $(VERSION_DEF) -MMD -MP -c -o $@ $<
+
+$(B)/cli/%.o: src/cli/%.c $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CLI_INC) $(VERSION_DEF) -MMD -MP -c -o $@ $<
+
+$(B)/main.o: src/main.c $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(MAIN_INC) $(VERSION_DEF) -MMD -MP -c -o $@ $<
 
 $(B)/tests/%.o: tests/unit/%.c $(B)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Wno-missing-prototypes \
-		-MMD -MP -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CORE_INC) $(CHECK_CFLAGS) \
+		-Wno-missing-prototypes -MMD -MP -c -o $@ $<
 
-$(EPMDD): $(DAEMON_OBJS)
-	$(CC) $(ALL_CFLAGS) -o $@ $(DAEMON_OBJS) $(ALL_LDFLAGS) $(UV_LIBS) \
-		$(SD_LIBS)
+$(CORE_LIB): $(CORE_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $(CORE_OBJS)
+
+$(EPMDD): $(EPMDD_OBJS) $(CORE_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $(EPMDD_OBJS) $(CORE_LIB) $(ALL_LDFLAGS) \
+		$(UV_LIBS) $(SD_LIBS)
 
 # epmdctl links no libuv and no libsystemd.
-$(EPMDCTL): $(CLI_OBJS)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(ALL_LDFLAGS)
+$(EPMDCTL): $(CTL_OBJS) $(CORE_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CTL_OBJS) $(CORE_LIB) $(ALL_LDFLAGS)
 
+# The unit tests link the core alone.
 $(UNIT_BIN): $(UNIT_OBJS) $(CORE_OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJS) $(CORE_OBJS) $(ALL_LDFLAGS) \
 		$(CHECK_LIBS)
@@ -189,7 +224,7 @@ check-unit: $(UNIT_BIN)
 	EPMDD_TEST_DATA=tests/data ./$(UNIT_BIN)
 
 # VALGRIND=1: the integration tests get, as EPMDD and EPMDCTL, scripts
-# that run the real binaries under memcheck (tests/integration/valgrind-wrap;
+# that run the real binaries under memcheck (tests/integration/lib/valgrind-wrap;
 # logs in build/test-logs/valgrind/TEST/).
 ifeq ($(VALGRIND),1)
 ifeq ($(SANITIZE),1)
@@ -208,13 +243,20 @@ endif
 # 097-policy-state-full: filling 64 MiB takes more registrations than a
 # process may hold descriptors for.  Only state.c and persist.c differ.
 SMALL_STATE := $(B)/small-state/epmdd
-SMALL_STATE_OBJS := $(filter-out $(B)/state.o $(B)/persist.o,$(DAEMON_OBJS)) \
-	$(B)/small-state/state.o $(B)/small-state/persist.o
+SMALL_STATE_OBJS := $(B)/main.o \
+	$(filter-out $(B)/daemon/persist.o,$(DAEMON_OBJS)) $(OTP_OBJS) \
+	$(B)/small-state/state.o $(B)/small-state/persist.o \
+	$(filter-out $(B)/core/state.o,$(CORE_OBJS))
 IT_ENV += EPMDD_SMALL_STATE=$(abspath $(SMALL_STATE))
 
-$(B)/small-state/%.o: src/%.c $(B)/.flags
+$(B)/small-state/state.o: src/core/state.c $(B)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -DSTATE_MAX_SIZE='(4u << 20)' -MMD -MP -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CORE_INC) -DSTATE_MAX_SIZE='(4u << 20)' \
+		-MMD -MP -c -o $@ $<
+$(B)/small-state/persist.o: src/daemon/persist.c $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(DAEMON_INC) -DSTATE_MAX_SIZE='(4u << 20)' \
+		-MMD -MP -c -o $@ $<
 
 $(SMALL_STATE): $(SMALL_STATE_OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(UV_LIBS) $(SD_LIBS)
@@ -222,7 +264,7 @@ $(SMALL_STATE): $(SMALL_STATE_OBJS)
 $(B)/valgrind/epmdd $(B)/valgrind/epmdctl: $(B)/valgrind/%: $(BIN)/% FORCE
 	@mkdir -p $(@D)
 	@printf '#!/bin/sh\nexec %s %s "$$@"\n' \
-		'$(abspath tests/integration/valgrind-wrap)' '$(abspath $<)' >$@.tmp
+		'$(abspath tests/integration/lib/valgrind-wrap)' '$(abspath $<)' >$@.tmp
 	@chmod 755 $@.tmp
 	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
 
@@ -263,7 +305,7 @@ check-systemd: deps-systemd
 lint:
 	mandoc -Tlint -Wwarning man/epmdd.8 man/epmdd.conf.5 man/epmdctl.1
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-		--inline-suppr -Isrc src
+		--inline-suppr -Isrc/core -Isrc/daemon -Isrc/cli src
 
 # The service and a drop-in name the binaries by their installed paths.
 build/epmdd.service: systemd/epmdd.service.in FORCE
@@ -340,29 +382,30 @@ bench: deps-bench
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=all -D_GNU_SOURCE -Isrc
-FUZZ_CODEC_SRC := tests/fuzz/fuzz_codec.c src/codec.c src/dispatch.c src/policy.c \
-	src/registry.c src/buf.c src/util.c
-FUZZ_CTL_SRC := tests/fuzz/fuzz_ctlproto.c src/ctlproto.c src/buf.c \
-	src/util.c
-FUZZ_STATE_SRC := tests/fuzz/fuzz_state.c src/state.c src/registry.c \
-	src/codec.c src/buf.c src/util.c
-FUZZ_CONFIG_SRC := tests/fuzz/fuzz_config.c src/policy.c src/codec.c src/buf.c \
-	src/util.c
+	-fno-sanitize-recover=all -D_GNU_SOURCE $(CORE_INC)
+# The fuzzers, like the unit tests, build from the core alone.
+FUZZ_CODEC_SRC := tests/fuzz/fuzz_codec.c \
+	$(addprefix src/core/,codec.c dispatch.c policy.c registry.c buf.c util.c)
+FUZZ_CTL_SRC := tests/fuzz/fuzz_ctlproto.c \
+	$(addprefix src/core/,ctlproto.c buf.c util.c)
+FUZZ_STATE_SRC := tests/fuzz/fuzz_state.c \
+	$(addprefix src/core/,state.c registry.c codec.c buf.c util.c)
+FUZZ_CONFIG_SRC := tests/fuzz/fuzz_config.c \
+	$(addprefix src/core/,policy.c codec.c buf.c util.c)
 
-build/fuzz/fuzz_codec: $(FUZZ_CODEC_SRC) $(wildcard src/*.h)
+build/fuzz/fuzz_codec: $(FUZZ_CODEC_SRC) $(wildcard src/core/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_CODEC_SRC)
 
-build/fuzz/fuzz_ctlproto: $(FUZZ_CTL_SRC) $(wildcard src/*.h)
+build/fuzz/fuzz_ctlproto: $(FUZZ_CTL_SRC) $(wildcard src/core/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_CTL_SRC)
 
-build/fuzz/fuzz_state: $(FUZZ_STATE_SRC) $(wildcard src/*.h)
+build/fuzz/fuzz_state: $(FUZZ_STATE_SRC) $(wildcard src/core/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_STATE_SRC)
 
-build/fuzz/fuzz_config: $(FUZZ_CONFIG_SRC) $(wildcard src/*.h)
+build/fuzz/fuzz_config: $(FUZZ_CONFIG_SRC) $(wildcard src/core/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_CONFIG_SRC)
 
@@ -389,5 +432,6 @@ fuzz: build/fuzz/fuzz_codec build/fuzz/fuzz_ctlproto build/fuzz/fuzz_state \
 clean:
 	rm -rf build src/epmdd src/epmdctl
 
--include $(DAEMON_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) \
+-include $(CORE_OBJS:.o=.d) $(EPMDD_OBJS:.o=.d) $(CTL_OBJS:.o=.d) \
+	$(UNIT_OBJS:.o=.d) \
 	$(B)/small-state/state.d $(B)/small-state/persist.d

@@ -10,7 +10,7 @@ second in, the daemon is handed over:
 
   upgrade  kill -USR2: an in-place upgrade (same binary, same pid);
   restart  under the tests' own service manager with a descriptor store
-           (tests/integration/sdmanager.py): SIGTERM, the store kept,
+           (tests/integration/lib/sdmanager.py): SIGTERM, the store kept,
            started again at once (systemctl restart without RestartSec);
   crash    the same with SIGKILL (Restart=always, RestartSec= not
            counted: add it to the figure).
@@ -35,7 +35,7 @@ import tempfile
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+sys.path.insert(0, os.path.join(REPO, "tests", "integration", "lib"))
 import sdmanager  # noqa: E402
 
 KINDS = ("upgrade", "restart", "crash")

@@ -322,7 +322,10 @@ START_TEST(t_port2_rules)
 	ck_assert_int_eq(port2("z\0", 2, &name, &nlen), -EBADMSG);
 	ck_assert_int_eq(port2("zcaf\xe9", 5, &name, &nlen), -EBADMSG);
 	ck_assert_int_eq(port2("zcaf\xc3\xa9", 6, &name, &nlen), 0);
-	/* Decision 3: 255 characters are answered; 256 are not names. */
+	/*
+	 * Decision 3 (doc/DECISIONS): 255 characters are answered; 256 are not
+	 * names.
+	 */
 	body[0] = 'z';
 	memset(body + 1, 'c', 256);
 	ck_assert_int_eq(port2(body, 1 + 255, &name, &nlen), 0);

@@ -169,7 +169,7 @@ START_TEST(t_golden_duplicate)
 	r = run(g.req, g.reqlen, (void *)2, true, g.clock);
 	/* The holder is asked about, found alive, and keeps its name. */
 	ck_assert_ptr_eq(gone_asked, (void *)1);
-	ck_assert_int_eq(r.fate, DISPATCH_REPLY_CLOSE); /* decision 4 */
+	ck_assert_int_eq(r.fate, DISPATCH_REPLY_CLOSE); /* Decision 4 */
 	ck_assert_int_eq(r.refusal, DISPATCH_DUPLICATE);
 	ck_assert_ptr_null(r.released);
 	ck_assert_uint_eq(out.len, g.replen);
@@ -292,7 +292,10 @@ START_TEST(t_golden_stop)
 	ck_assert_uint_eq(out.len, g.replen);
 	ck_assert_mem_eq(out.p, g.rep, g.replen);
 	ck_assert_ptr_null(registry_lookup(reg, (const uint8_t *)"tstop", 5));
-	/* Decision 2: an unknown name gets NOEXIST alone, not OTP's 14. */
+	/*
+	 * Decision 2 (doc/DECISIONS): an unknown name gets NOEXIST alone, not
+	 * OTP's 14.
+	 */
 	unit_golden("epmd_client_stop_noexist.hex", &g);
 	r = run(g.req, g.reqlen, (void *)2, true, 11);
 	ck_assert_int_eq(r.fate, DISPATCH_REPLY_CLOSE);
@@ -440,7 +443,10 @@ START_TEST(t_holder_gone)
 	register_name("foo", 5001, 6, (void *)1, 10);
 	gone_answer = true;
 	r = register_name("foo", 5002, 6, (void *)2, 11);
-	/* Decision 6: the gone holder gives way; creation continues. */
+	/*
+	 * Decision 6 (doc/DECISIONS): the gone holder gives way; creation
+	 * continues.
+	 */
 	ck_assert_int_eq(r.fate, DISPATCH_REPLY_KEEP);
 	ck_assert_ptr_eq(r.released, (void *)1);
 	ck_assert_ptr_eq(r.node->owner, (void *)2);

@@ -6,7 +6,6 @@
  */
 #include <stdlib.h>
 
-#include "log.h"
 #include "unit.h"
 
 int
@@ -15,8 +14,6 @@ main(void)
 	SRunner *sr;
 	int failed;
 
-	/* The pure modules log at debug at most; keep the output clean. */
-	log_init("unit-tests", LOG_TO_STDERR, 0);
 	sr = srunner_create(buf_suite());
 	srunner_add_suite(sr, codec_suite());
 	srunner_add_suite(sr, registry_suite());

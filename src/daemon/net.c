@@ -408,7 +408,10 @@ conn_write_cb(uv_write_t *req, int status)
 	if (status < 0) {
 		net_addr_text(&c->peer, peer);
 		log_peer("write to %s failed: %s", peer, uv_strerror(status));
-		/* Decision 5: only this connection's own registration ends. */
+		/*
+		 * Decision 5 (doc/DECISIONS): only this connection's own
+		 * registration ends.
+		 */
 		conn_close(c, REGISTRY_ERROR);
 		return;
 	}

@@ -5,25 +5,22 @@
  * its output: "epmd: up and running on port P with data:", "Killed",
  * "STOPPED"/"NOEXIST" and the error lines, on the same streams and with
  * the same exit statuses, and all of stdout in one write as OTP's
- * buffered stdio gives it.  Blocking sockets, no libuv.
+ * buffered stdio gives it.  Blocking sockets (netio), no libuv.
  */
 #include "client.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "codec.h"
+#include "netio.h"
 
 static int
 connect_to(int family, const void *addr, uint16_t port)
@@ -70,113 +67,6 @@ connect_local(uint16_t port)
 	return fd;
 }
 
-static long long deadline_in(int ms);
-static int left_ms(long long deadline);
-
-/* write_all for a non-blocking socket, within the deadline. */
-static int
-write_all_timed(int fd, const uint8_t *p, size_t len, long long deadline)
-{
-	while (len > 0) {
-		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-		ssize_t n = write(fd, p, len);
-
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno != EAGAIN && errno != EINTR)
-			return -1;
-		if (poll(&pfd, 1, left_ms(deadline)) == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Milliseconds left until deadline (CLOCK_MONOTONIC ms), at least 0. */
-static int
-left_ms(long long deadline)
-{
-	struct timespec ts;
-	long long now;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	return deadline > now ? (int)(deadline - now) : 0;
-}
-
-static long long
-deadline_in(int ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + ms;
-}
-
-/*
- * One read of up to max bytes once data arrives before the deadline.
- * Returns the count, 0 at end-of-file, -1 on error or timeout.
- */
-static ssize_t
-read_some(int fd, uint8_t *p, size_t max, long long deadline)
-{
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int pr = poll(&pfd, 1, left_ms(deadline));
-		ssize_t r;
-
-		if (pr < 0 && errno == EINTR)
-			continue;
-		if (pr <= 0)
-			return -1;
-		r = read(fd, p, max);
-		if (r < 0 && errno == EINTR)
-			continue;
-		return r < 0 ? -1 : r;
-	}
-}
-
-/*
- * Read until n bytes, end-of-file or the deadline: OTP's read_fill.
- * Returns bytes read (short on EOF), or -1 on error or timeout.
- */
-static ssize_t
-read_fill(int fd, uint8_t *p, size_t n, long long deadline)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = read_some(fd, p + got, n - got, deadline);
-
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
-}
-
 /* Copy the rest of the reply to out until the server closes. */
 static void
 copy_reply(FILE *out, int fd, long long deadline)
@@ -184,7 +74,7 @@ copy_reply(FILE *out, int fd, long long deadline)
 	uint8_t buf[4096];
 	ssize_t n;
 
-	while ((n = read_some(fd, buf, sizeof(buf), deadline)) > 0)
+	while ((n = netio_read_some(fd, buf, sizeof(buf), deadline)) > 0)
 		fwrite(buf, 1, (size_t)n, out);
 }
 
@@ -193,7 +83,7 @@ call_list(FILE *out, const struct options *o, uint8_t tag, int silent)
 {
 	uint8_t req[3], hdr[4];
 	struct wbuf w;
-	long long deadline = deadline_in(CLIENT_TIMEOUT * 1000);
+	long long deadline = netio_deadline(CLIENT_TIMEOUT * 1000);
 	int fd;
 
 	fd = connect_local(o->port);
@@ -204,13 +94,13 @@ call_list(FILE *out, const struct options *o, uint8_t tag, int silent)
 	}
 	wbuf_init(&w, req, sizeof(req));
 	codec_put_simple_req(&w, tag);
-	if (write_all(fd, req, w.len) < 0) {
+	if (netio_write_all(fd, req, w.len) < 0) {
 		if (!silent)
 			fprintf(out, "epmd: Can't write to epmd\n");
 		close(fd);
 		return 1;
 	}
-	if (read_fill(fd, hdr, 4, deadline) != 4) {
+	if (netio_read_fill(fd, hdr, 4, deadline) != 4) {
 		if (!silent)
 			fprintf(out, "epmd: no response from local epmd\n");
 		close(fd);
@@ -243,12 +133,12 @@ call_fixed(FILE *out, const struct options *o, const uint8_t *req, size_t len,
 		fprintf(stderr, "epmd: Cannot connect to local epmd\n");
 		return -1;
 	}
-	if (write_all(fd, req, len) < 0) {
+	if (netio_write_all(fd, req, len) < 0) {
 		fprintf(out, "epmd: Can't write to epmd\n");
 		close(fd);
 		return -1;
 	}
-	n = read_fill(fd, ans, want, deadline_in(CLIENT_TIMEOUT * 1000));
+	n = netio_read_fill(fd, ans, want, netio_deadline(CLIENT_TIMEOUT * 1000));
 	close(fd);
 	if (n < 0) {
 		fprintf(out, "epmd: failed to read answer from local epmd\n");
@@ -344,95 +234,7 @@ client_run(const struct options *o)
 		return r;
 	}
 	if (fclose(out) == 0 && len > 0)
-		(void)write_all(STDOUT_FILENO, (const uint8_t *)text, len);
+		(void)netio_write_all(STDOUT_FILENO, (const uint8_t *)text, len);
 	free(text);
 	return r;
-}
-
-/* connect() with a deadline; fd is non-blocking afterwards. */
-static int
-connect_timed(int fd, const struct sockaddr *sa, socklen_t len,
-    long long deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	socklen_t elen = sizeof(int);
-	int flags = fcntl(fd, F_GETFL), e = 0, r;
-
-	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-		return -errno;
-	if (connect(fd, sa, len) == 0)
-		return 0;
-	if (errno != EINPROGRESS)
-		return -errno;
-	do
-		r = poll(&pfd, 1, left_ms(deadline));
-	while (r < 0 && errno == EINTR);
-	if (r == 0)
-		return -ETIMEDOUT;
-	if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
-		return -errno;
-	return -e;
-}
-
-long
-client_exchange(const char *host, uint16_t port, const uint8_t *req,
-    size_t len, uint8_t *buf, size_t max, int timeout_ms, char *err,
-    size_t errlen)
-{
-	struct addrinfo hints, *res, *ai;
-	char service[8];
-	long long deadline = deadline_in(timeout_ms);
-	size_t got = 0;
-	int fd = -1, e = ECONNREFUSED, r;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(service, sizeof(service), "%u", port);
-	if ((r = getaddrinfo(host, service, &hints, &res)) != 0) {
-		snprintf(err, errlen, "%s: %s", host, gai_strerror(r));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-		    ai->ai_protocol);
-		if (fd < 0) {
-			e = errno;
-			continue;
-		}
-		r = connect_timed(fd, ai->ai_addr, ai->ai_addrlen, deadline);
-		if (r == 0)
-			break;
-		e = -r;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot connect to %s port %u: %s", host,
-		    port, strerror(e));
-		return -1;
-	}
-	if (write_all_timed(fd, req, len, deadline) < 0) {
-		snprintf(err, errlen, "%s port %u: write: %s", host, port,
-		    strerror(errno));
-		close(fd);
-		return -1;
-	}
-	while (got < max) {
-		ssize_t n = read_some(fd, buf + got, max - got, deadline);
-
-		if (n < 0) {
-			close(fd);
-			if (got > 0)
-				return (long)got;
-			snprintf(err, errlen, "no answer from %s port %u",
-			    host, port);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	return (long)got;
 }

@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "buf.h"
-#include "client.h"
 #include "codec.h"
 #include "epmdctl_obs.h"
+#include "netio.h"
 #include "util.h"
 
 /* The findings, one sentence fragment per node, at most this long. */
@@ -115,7 +115,7 @@ from_tcp(const struct obs_opts *o, int argc, char **argv, struct found *found,
 			snprintf(err, errlen, "a name is too long");
 			return -1;
 		}
-		n = client_exchange(o->host, (uint16_t)o->port, req, w.len,
+		n = netio_exchange(o->host, (uint16_t)o->port, req, w.len,
 		    ans, sizeof(ans), OBS_CTL_TIMEOUT_MS, err, errlen);
 		if (n < 0)
 			return -1;

@@ -4,7 +4,7 @@
  * options: argument parsing with the semantics of OTP's epmd.c main():
  * left to right, a client command must come last and runs with the
  * options before it, ERL_EPMD_* variables are read first and options
- * override them.  Stricter than atoi where PROTOCOL.md says so.
+ * override them.  Stricter than atoi (Decision 11, doc/DECISIONS).
  */
 #include "options.h"
 

@@ -8,11 +8,11 @@ creation numbers are shown relative to the first one a name got, the fd
 numbers in DUMP lines are masked, and the NAMES/DUMP port header is
 shown as PORT when it equals the daemon's port.
 
-Where epmdd deliberately differs from OTP 25 (PROTOCOL.md, "Our
-decisions"), a case compares only what a client can observe of both
-(STOP of an unknown name: the first 7 bytes) or leaves it out (a failed
-ALIVE2's connection is closed by epmdd and kept by OTP; PORT_PLEASE2 of
-255 characters; slow senders past -packet_timeout).
+Where epmdd deliberately differs from OTP 25 (doc/DECISIONS), a case
+compares only what a client can observe of both (STOP of an unknown
+name: the first 7 bytes) or leaves it out (a failed ALIVE2's connection
+is closed by epmdd and kept by OTP; PORT_PLEASE2 of 255 characters; slow
+senders past -packet_timeout).
 
 usage: differential.py EPMDD [OTP_EPMD] [-k SUBSTRING] [-v]
 """

@@ -26,10 +26,10 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "client.h"
 #include "codec.h"
 #include "ctlproto.h"
 #include "epmdctl_obs.h"
+#include "netio.h"
 #include "policy.h"
 #include "util.h"
 
@@ -853,7 +853,7 @@ cmd_names_tcp(void)
 	}
 	wbuf_init(&w, req, sizeof(req));
 	codec_put_simple_req(&w, CODEC_NAMES_REQ);
-	n = client_exchange(G.host, (uint16_t)G.port, req, w.len, buf,
+	n = netio_exchange(G.host, (uint16_t)G.port, req, w.len, buf,
 	    EPMDCTL_MAX_NAMES, EPMDCTL_TIMEOUT * 1000, err, sizeof(err));
 	if (n < 4) {
 		if (n >= 0)
@@ -927,7 +927,7 @@ cmd_lookup(int argc, char **argv)
 		warnx_("%s: name too long", name);
 		return EXIT_USAGE;
 	}
-	n = client_exchange(host, (uint16_t)G.port, req, w.len, ans,
+	n = netio_exchange(host, (uint16_t)G.port, req, w.len, ans,
 	    sizeof(ans), EPMDCTL_TIMEOUT * 1000, err, sizeof(err));
 	if (n < 0) {
 		warnx_("%s", err);

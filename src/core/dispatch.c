@@ -2,7 +2,7 @@
 /* Copyright (c) 2026 The epmdd authors */
 /*
  * dispatch: OTP 25 epmd's request handling (epmd_srv.c do_request),
- * with the deviations PROTOCOL.md lists under "Our decisions": a failed
+ * with the deviations doc/DECISIONS lists (numbered there): a failed
  * ALIVE2 is closed after its reply, STOP of an unknown name answers
  * NOEXIST alone, a duplicate whose holder has gone is replaced, and a
  * name holding a control character gets the error reply.
@@ -156,7 +156,10 @@ static void
 alive2_error(struct dispatch_ctx *ctx, struct dispatch_result *ret,
     struct wbuf *out, uint16_t hv, enum dispatch_refusal why, const char *text)
 {
-	/* Decision 4: the error reply, then the connection is closed. */
+	/*
+	 * Decision 4 (doc/DECISIONS): the error reply, then the connection is
+	 * closed.
+	 */
 	if (codec_put_alive2_resp(out, hv, 1, CODEC_ERROR_CREATION) < 0) {
 		refuse(ctx, ret, DISPATCH_CLOSE, DISPATCH_NO_MEMORY,
 		    "no memory for the reply");
@@ -309,8 +312,9 @@ do_alive2(struct dispatch_ctx *ctx, const struct dispatch_peer *peer,
 	}
 
 	/*
-	 * Decision 6: a holder whose peer has already closed (EOF not yet
-	 * processed) gives the name up now rather than refusing it.
+	 * Decision 6 (doc/DECISIONS): a holder whose peer has already closed
+	 * (EOF not yet processed) gives the name up now rather than refusing
+	 * it.
 	 */
 	held = registry_lookup(ctx->reg, a.name, a.nlen);
 	if (held != NULL && ctx->holder_gone != NULL &&
@@ -478,7 +482,10 @@ do_stop(struct dispatch_ctx *ctx, const uint8_t *body, size_t bsize,
 	ctx->stats.stops++;
 	n = registry_lookup(ctx->reg, name, len);
 	if (n == NULL) {
-		/* Decision 2: OTP falls through to "NOEXISTSTOPPED". */
+		/*
+		 * Decision 2 (doc/DECISIONS): OTP falls through to
+		 * "NOEXISTSTOPPED".
+		 */
 		reply(ctx, ret, out, "NOEXIST", 7, DISPATCH_REPLY_CLOSE);
 		return;
 	}
