@@ -99,7 +99,7 @@ static int
 load_slots(struct registry *reg, const struct sysd_fd *fds, size_t n,
     int slots[PERSIST_SLOTS], uint32_t *ret_gen, struct adopt_summary *sum)
 {
-	struct slot_blob blobs[PERSIST_SLOTS];
+	struct slot_blob blobs[PERSIST_SLOTS] = { 0 };
 	struct state_summary ss;
 	size_t nb = 0, i;
 	int loaded = -1, r;

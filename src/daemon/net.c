@@ -559,6 +559,18 @@ conn_wait(struct conn *c, const uint8_t *frame, size_t len,
 	TAILQ_INSERT_TAIL(&net->waitq, c, wlink);
 }
 
+/* The first connection in the wait queue for uid's groups, or NULL. */
+static struct conn *
+first_waiting(struct net *net, uint32_t uid)
+{
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &net->waitq, wlink)
+		if (c->uid == uid)
+			return c;
+	return NULL;
+}
+
 void
 net_member_ready(struct net *net, uint32_t uid)
 {
@@ -572,12 +584,7 @@ net_member_ready(struct net *net, uint32_t uid)
 	 */
 	TAILQ_FOREACH(c, &net->waitq, wlink)
 		n += c->uid == uid;
-	for (i = 0; i < n; i++) {
-		TAILQ_FOREACH(c, &net->waitq, wlink)
-			if (c->uid == uid)
-				break;
-		if (c == NULL)
-			break;
+	for (i = 0; i < n && (c = first_waiting(net, uid)) != NULL; i++) {
 		TAILQ_REMOVE(&net->waitq, c, wlink);
 		c->waiting = false;
 		conn_process(c, c->buf, c->want);
@@ -1403,6 +1410,8 @@ net_registration_fds(const struct net *net, int *fds, uint64_t *ids,
 		if (n == max)
 			break;
 		fds[n] = c->fd;
+		/* Every held connection has its node (cppcheck cannot tell). */
+		/* cppcheck-suppress uninitvar */
 		ids[n] = c->node->id;
 		n++;
 	}

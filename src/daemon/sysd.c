@@ -135,14 +135,13 @@ sysd_listen_fds(bool (*defer)(const char *name), struct sysd_fd **ret)
 	*ret = NULL;
 	n = passed_count();
 	names = getenv("LISTEN_FDNAMES");
-	if (n > 0 && (fds = calloc((size_t)n, sizeof(*fds))) == NULL)
-		n = -ENOMEM;
-	if (n <= 0) {
+	fds = n > 0 ? calloc((size_t)n, sizeof(*fds)) : NULL;
+	if (fds == NULL) {
 		unsetenv("LISTEN_PID");
 		unsetenv("LISTEN_FDS");
 		unsetenv("LISTEN_FDNAMES");
 		unsetenv(UPGRADE_NAMES_ENV);
-		return n;
+		return n > 0 ? -ENOMEM : n;
 	}
 	for (i = 0; i < n; i++) {
 		size_t len;
