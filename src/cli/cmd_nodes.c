@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * cmd_nodes: epmdctl's commands about nodes: names (from the control
+ * socket, with each node's owner, pid and ownership rule, or with
+ * --host from any epmd over TCP), lookup (PORT_PLEASE2 over TCP) and
+ * stop.  A table or one JSON document each.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "codec.h"
+#include "conn.h"
+#include "ctlproto.h"
+#include "epmdctl.h"
+#include "format.h"
+#include "netio.h"
+#include "output.h"
+#include "procfd.h"
+#include "util.h"
+
+/* Largest NAMES reply read over TCP. */
+#define EPMDCTL_MAX_NAMES (16u << 20)
+
+struct row {
+	struct ctl_msg m; /* fields point into data */
+	uint8_t *data;
+};
+
+/*
+ * The ownership rule covering a node, for the RULE column: "rabbit*
+ * (line 7)", with a warning when the holder is not one the rule allows
+ * (it registered before a reload).  False (and "-") when none does.
+ */
+static bool
+rule_cell(const struct ctl_msg *m, char *buf, size_t size)
+{
+	const struct ctl_field *f = ctlproto_find(m, "owner_rule");
+	char pattern[64]; /* a long one is cut (JSON has it whole) */
+
+	if (f == NULL || f->kind != CTL_BYTES) {
+		util_strlcpy(buf, "-", size);
+		return false;
+	}
+	format_safe(f->p, f->len, pattern, sizeof(pattern));
+	snprintf(buf, size, "%s (line %llu%s)", pattern,
+	    (unsigned long long)ctlproto_u64(m, "owner_rule_line", 0),
+	    ctlproto_u64(m, "owner_allowed", 1) ? ""
+						 : ", holder not allowed");
+	return true;
+}
+
+/* ,"owner_rule":{...} or null. */
+static void
+json_owner_rule(const struct ctl_msg *m)
+{
+	const struct ctl_field *f = ctlproto_find(m, "owner_rule");
+	bool first = true;
+
+	if (f == NULL || f->kind != CTL_BYTES) {
+		printf(",\"owner_rule\":null");
+		return;
+	}
+	printf(",\"owner_rule\":{\"pattern\":");
+	output_json_bytes(stdout, f->p, f->len);
+	printf(",\"line\":%llu,\"owners\":[",
+	    (unsigned long long)ctlproto_u64(m, "owner_rule_line", 0));
+	output_json_words(m, "owner_ids", &first);
+	printf("],\"holder_allowed\":%s}",
+	    ctlproto_u64(m, "owner_allowed", 0) ? "true" : "false");
+}
+
+static int
+print_nodes(struct row *rows, size_t n)
+{
+	static const char *const head[] = { "NAME", "PORT", "TYPE", "PROTO",
+		"VERSIONS", "CREATION", "REGISTERED", "OWNER", "RULE" };
+	enum { NCOL = 9 };
+	char (*cells)[NCOL][128];
+	uint64_t *inodes;
+	long *pids;
+	size_t width[NCOL], i, k, ni = 0, ncol = NCOL - 1;
+	time_t now = time(NULL);
+
+	cells = calloc(n + 1, sizeof(*cells));
+	inodes = calloc(n + 1, sizeof(*inodes));
+	pids = calloc(n + 1, sizeof(*pids));
+	if (cells == NULL || inodes == NULL || pids == NULL) {
+		output_warn("out of memory");
+		free(cells);
+		free(inodes);
+		free(pids);
+		return EXIT_FAIL;
+	}
+	for (i = 0; i < n; i++)
+		if ((inodes[ni] = ctlproto_u64(&rows[i].m, "inode", 0)) != 0)
+			ni++;
+	qsort(inodes, ni, sizeof(*inodes), procfd_cmp_inode);
+	procfd_find_pids(inodes, pids, ni);
+
+	for (i = 0; i < n; i++) {
+		const struct ctl_msg *m = &rows[i].m;
+		const struct ctl_field *name = ctlproto_find(m, "name");
+		uint64_t hv = ctlproto_u64(m, "highest_version", 0);
+		uint64_t lv = ctlproto_u64(m, "lowest_version", 0);
+		uint64_t proto = ctlproto_u64(m, "protocol", 0);
+		uint64_t ino = ctlproto_u64(m, "inode", 0);
+		char user[64];
+		const uint64_t *hit;
+
+		format_safe(name->p, name->len, cells[i][0],
+		    sizeof(cells[i][0]));
+		snprintf(cells[i][1], 128, "%llu",
+		    (unsigned long long)ctlproto_u64(m, "port", 0));
+		format_type(ctlproto_u64(m, "type", 0), cells[i][2], 128);
+		format_proto(proto, cells[i][3], 128);
+		format_versions(lv, hv, cells[i][4], 128);
+		snprintf(cells[i][5], 128, "%llu",
+		    (unsigned long long)ctlproto_u64(m, "creation", 0));
+		format_duration((int64_t)now -
+			(int64_t)ctlproto_u64(m, "registered_at", 0),
+		    cells[i][6], 128);
+		format_user(ctlproto_u64(m, "uid", UINT32_MAX), user,
+		    sizeof(user));
+		hit = ino != 0 ? bsearch(&ino, inodes, ni, sizeof(*inodes),
+				     procfd_cmp_inode)
+			       : NULL;
+		if (hit != NULL && pids[hit - inodes] > 0)
+			snprintf(cells[i][7], 128, "%s (pid %ld)", user,
+			    pids[hit - inodes]);
+		else
+			util_strlcpy(cells[i][7], user, 128);
+		/* The ownership rule column, only when a rule covers a node. */
+		if (rule_cell(m, cells[i][8], 128))
+			ncol = NCOL;
+	}
+
+	if (opts.json) {
+		printf("{\"count\":%zu,\"nodes\":[", n);
+		for (i = 0; i < n; i++) {
+			const struct ctl_msg *m = &rows[i].m;
+			const struct ctl_field *f = ctlproto_find(m, "name");
+			const struct ctl_field *ex = ctlproto_find(m, "extra");
+			uint64_t uid = ctlproto_u64(m, "uid", UINT32_MAX);
+			uint64_t ino = ctlproto_u64(m, "inode", 0);
+			const uint64_t *hit = ino != 0
+			    ? bsearch(&ino, inodes, ni, sizeof(*inodes),
+				  procfd_cmp_inode)
+			    : NULL;
+			char peer[128], user[64];
+
+			printf("%s{\"name\":", i ? "," : "");
+			output_json_bytes(stdout, f->p, f->len);
+			printf(",\"port\":%llu,\"type\":\"%s\","
+			       "\"type_code\":%llu,\"protocol\":%llu,"
+			       "\"highest_version\":%llu,"
+			       "\"lowest_version\":%llu,\"creation\":%llu,"
+			       "\"extra\":",
+			    (unsigned long long)ctlproto_u64(m, "port", 0),
+			    format_type_name(ctlproto_u64(m, "type", 0)),
+			    (unsigned long long)ctlproto_u64(m, "type", 0),
+			    (unsigned long long)ctlproto_u64(m, "protocol", 0),
+			    (unsigned long long)ctlproto_u64(m,
+				"highest_version", 0),
+			    (unsigned long long)ctlproto_u64(m,
+				"lowest_version", 0),
+			    (unsigned long long)ctlproto_u64(m, "creation",
+				0));
+			output_json_hex(stdout, ex != NULL ? ex->p : NULL,
+			    ex != NULL ? ex->len : 0);
+			printf(",\"registered_at\":%llu,"
+			       "\"registered_seconds\":%lld,\"peer\":",
+			    (unsigned long long)ctlproto_u64(m,
+				"registered_at", 0),
+			    (long long)((int64_t)now -
+				(int64_t)ctlproto_u64(m, "registered_at", 0)));
+			output_json_str(stdout, ctlproto_str(m, "peer", peer,
+					     sizeof(peer)));
+			if (uid > UINT32_MAX - 1)
+				printf(",\"uid\":null,\"user\":null");
+			else {
+				format_user(uid, user, sizeof(user));
+				printf(",\"uid\":%llu,\"user\":",
+				    (unsigned long long)uid);
+				output_json_str(stdout, user);
+			}
+			if (hit != NULL && pids[hit - inodes] > 0)
+				printf(",\"pid\":%ld", pids[hit - inodes]);
+			else
+				printf(",\"pid\":null");
+			json_owner_rule(m);
+			putchar('}');
+		}
+		printf("]}\n");
+	} else {
+		for (k = 0; k < ncol; k++) {
+			width[k] = format_width(head[k]);
+			for (i = 0; i < n; i++)
+				width[k] = UTIL_MAX(width[k],
+				    format_width(cells[i][k]));
+		}
+		for (k = 0; k < ncol; k++)
+			format_cell(head[k], width[k], k == ncol - 1);
+		putchar('\n');
+		for (i = 0; i < n; i++) {
+			for (k = 0; k < ncol; k++)
+				format_cell(cells[i][k], width[k],
+				    k == ncol - 1);
+			putchar('\n');
+		}
+	}
+	free(cells);
+	free(inodes);
+	free(pids);
+	return EXIT_OK;
+}
+
+static int
+cmd_names_ctl(void)
+{
+	struct conn *c = conn_new();
+	struct conn_req req;
+	struct row *rows = NULL;
+	size_t n = 0, cap = 0, i;
+	struct ctl_msg m;
+	int r, status = EXIT_FAIL;
+
+	if (c == NULL)
+		return EXIT_FAIL;
+	conn_req_begin(&req, CTL_NAMES);
+	if ((r = conn_open(c, &req)) != EXIT_OK) {
+		conn_free(c);
+		return r;
+	}
+	while (conn_answer(c, &m, "names", &status)) {
+		if (m.type == CTL_END) {
+			status = print_nodes(rows, n);
+			break;
+		}
+		if (m.type != CTL_NODE)
+			continue;
+		if (n == cap) {
+			struct row *nr;
+
+			cap = cap ? cap * 2 : 64;
+			nr = realloc(rows, cap * sizeof(*rows));
+			if (nr == NULL) {
+				output_warn("out of memory");
+				break;
+			}
+			rows = nr;
+		}
+		/* Keep the message bytes: the fields point into them. */
+		rows[n].data = malloc(CTL_HEADER_SIZE + m.length);
+		if (rows[n].data == NULL) {
+			output_warn("out of memory");
+			break;
+		}
+		memcpy(rows[n].data, conn_raw(c, &m),
+		    CTL_HEADER_SIZE + m.length);
+		ctlproto_decode(rows[n].data, CTL_HEADER_SIZE + m.length,
+		    &rows[n].m);
+		n++;
+	}
+	for (i = 0; i < n; i++)
+		free(rows[i].data);
+	free(rows);
+	conn_free(c);
+	return status;
+}
+
+/* names --host: the public NAMES request over TCP. */
+static int
+cmd_names_tcp(void)
+{
+	uint8_t req[3], *buf;
+	struct wbuf w;
+	long n;
+	uint32_t port;
+	char err[256], shown[CODEC_MAX_NAME_BYTES * 4 + 1];
+	char *line, *save = NULL;
+	bool first = true;
+
+	buf = malloc(EPMDCTL_MAX_NAMES + 1);
+	if (buf == NULL) {
+		output_warn("out of memory");
+		return EXIT_FAIL;
+	}
+	wbuf_init(&w, req, sizeof(req));
+	codec_put_simple_req(&w, CODEC_NAMES_REQ);
+	n = netio_exchange(opts.host, (uint16_t)opts.port, req, w.len, buf,
+	    EPMDCTL_MAX_NAMES, EPMDCTL_TIMEOUT * 1000, err, sizeof(err));
+	if (n < 4) {
+		if (n >= 0)
+			snprintf(err, sizeof(err), "short NAMES answer from %s "
+			    "port %u", opts.host, opts.port);
+		output_warn("%s", err);
+		free(buf);
+		return EXIT_UNREACHABLE;
+	}
+	port = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 |
+	    (uint32_t)buf[2] << 8 | buf[3];
+	buf[n] = '\0';
+	if (opts.json) {
+		printf("{\"host\":");
+		output_json_str(stdout, opts.host);
+		printf(",\"port\":%u,\"epmd_port\":%u,\"nodes\":[", opts.port,
+		    port);
+	}
+	else
+		printf("%-20s %s\n", "NAME", "PORT");
+	for (line = strtok_r((char *)buf + 4, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *at = strstr(line, " at port ");
+		unsigned long p;
+
+		if (strncmp(line, "name ", 5) != 0 || at == NULL)
+			continue;
+		*at = '\0';
+		p = strtoul(at + 9, NULL, 10);
+		if (opts.json) {
+			printf("%s{\"name\":", first ? "" : ",");
+			output_json_str(stdout, line + 5);
+			printf(",\"port\":%lu}", p);
+		} else {
+			format_safe((const uint8_t *)line + 5, strlen(line + 5),
+			    shown, sizeof(shown));
+			printf("%-20s %lu\n", shown, p);
+		}
+		first = false;
+	}
+	if (opts.json)
+		printf("]}\n");
+	free(buf);
+	return EXIT_OK;
+}
+
+int
+cmd_names(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return opts.host != NULL ? cmd_names_tcp() : cmd_names_ctl();
+}
+
+/* ---------------------------------------------------------- lookup */
+
+int
+cmd_lookup(int argc, char **argv)
+{
+	const char *name = argv[0], *host = opts.host ? opts.host : "localhost";
+	uint8_t req[CODEC_MAX_BODY + 2], ans[CODEC_MAX_PORT2_RESP];
+	struct codec_port2 p;
+	struct wbuf w;
+	char type[32], proto[32], versions[48], err[256],
+	    shown[CODEC_MAX_NAME_BYTES * 4 + 1];
+	long n;
+
+	(void)argc;
+	wbuf_init(&w, req, sizeof(req));
+	if (codec_put_port2_req(&w, (const uint8_t *)name, strlen(name)) < 0) {
+		output_warn("%s: name too long", name);
+		return EXIT_USAGE;
+	}
+	n = netio_exchange(host, (uint16_t)opts.port, req, w.len, ans,
+	    sizeof(ans), EPMDCTL_TIMEOUT * 1000, err, sizeof(err));
+	if (n < 0) {
+		output_warn("%s", err);
+		return EXIT_UNREACHABLE;
+	}
+	if (n == 0 || codec_parse_port2_resp(ans, (size_t)n, &p) <= 0) {
+		output_warn("%s port %u closed without an answer for \"%s\" (not a"
+		       " valid name?)",
+		    host, opts.port, name);
+		return EXIT_FAIL;
+	}
+	if (p.result != 0) {
+		if (opts.json) {
+			printf("{\"name\":");
+			output_json_str(stdout, name);
+			printf(",\"found\":false}\n");
+			output_json_done();
+		}
+		output_warn("%s: not registered at %s port %u", name, host, opts.port);
+		return EXIT_FAIL;
+	}
+	format_type(p.type, type, sizeof(type));
+	format_proto(p.proto, proto, sizeof(proto));
+	format_versions(p.lv, p.hv, versions, sizeof(versions));
+	format_safe(p.name, p.nlen, shown, sizeof(shown));
+	if (opts.json) {
+		printf("{\"name\":");
+		output_json_bytes(stdout, p.name, p.nlen);
+		printf(",\"found\":true,\"port\":%u,\"type\":\"%s\","
+		       "\"type_code\":%u,\"protocol\":%u,"
+		       "\"highest_version\":%u,\"lowest_version\":%u,"
+		       "\"extra\":",
+		    p.port, format_type_name(p.type), p.type, p.proto, p.hv, p.lv);
+		output_json_hex(stdout, p.extra, p.elen);
+		printf("}\n");
+	} else
+		printf("%s port %u type %s proto %s versions %s extra %u "
+		       "bytes\n",
+		    shown, p.port, type, proto, versions, p.elen);
+	return EXIT_OK;
+}
+
+int
+cmd_stop(int argc, char **argv)
+{
+	char done[300];
+
+	(void)argc;
+	snprintf(done, sizeof(done), "stopped %s", argv[0]);
+	return cmd_simple(argv[0], CTL_STOP, "name", argv[0], done);
+}

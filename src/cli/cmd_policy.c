@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright (c) 2026 The epmdd authors */
+/*
+ * cmd_policy: epmdctl policy, the access policy and ownership rules in
+ * force (in the configuration file's format, or one JSON document), and
+ * policy test, the daemon's verdict on a request from an address (by
+ * which rule).
+ */
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "codec.h"
+#include "conn.h"
+#include "ctlproto.h"
+#include "epmdctl.h"
+#include "format.h"
+#include "output.h"
+#include "policy.h"
+#include "util.h"
+
+
+/* "line 3", "-allow", "default: OTP's rule". */
+static void
+origin_note(const char *origin, uint64_t line, char *buf, size_t size)
+{
+	if (strcmp(origin, "file") == 0)
+		snprintf(buf, size, "line %llu", (unsigned long long)line);
+	else if (strcmp(origin, "option") == 0)
+		util_strlcpy(buf, "-allow", size);
+	else
+		util_strlcpy(buf, "default: OTP's rule", size);
+}
+
+static void
+policy_head(const struct ctl_msg *m)
+{
+	char source[CTL_MAX_VALUE + 1], file[CTL_MAX_VALUE + 1],
+	    error[CTL_MAX_VALUE + 1], when[48];
+
+	ctlproto_str(m, "source", source, sizeof(source));
+	ctlproto_str(m, "file", file, sizeof(file));
+	ctlproto_str(m, "error", error, sizeof(error));
+	if (opts.json) {
+		printf("{\"source\":");
+		output_json_str(stdout, source);
+		printf(",\"file\":");
+		output_json_str(stdout, file);
+		printf(",\"configured\":%s,\"saved\":%s,\"loaded_at\":%llu,"
+		       "\"loads\":%llu,\"load_failures\":%llu,\"error\":",
+		    ctlproto_u64(m, "configured", 0) ? "true" : "false",
+		    ctlproto_u64(m, "saved", 0) ? "true" : "false",
+		    (unsigned long long)ctlproto_u64(m, "loaded_at", 0),
+		    (unsigned long long)ctlproto_u64(m, "loads", 0),
+		    (unsigned long long)ctlproto_u64(m, "load_failures", 0));
+		if (error[0] != '\0')
+			output_json_str(stdout, error);
+		else
+			printf("null");
+		printf(",\"access\":{");
+		return;
+	}
+	format_time(ctlproto_u64(m, "loaded_at", 0) * 1000, when, sizeof(when));
+	if (!ctlproto_u64(m, "configured", 0) && ctlproto_u64(m, "saved", 0))
+		printf("# no configuration, as the previous process had none: "
+		       "OTP's rules\n");
+	else if (!ctlproto_u64(m, "configured", 0))
+		printf("# no configuration%s%s%s: OTP's rules\n",
+		    file[0] ? " (" : "", file, file[0] ? " absent)" : "");
+	else if (ctlproto_u64(m, "saved", 0))
+		printf("# the policy in force: %s as the previous process had "
+		       "it, since %s\n",
+		    source, when);
+	else
+		printf("# the policy in force: %s, loaded %s\n", source, when);
+	if (error[0] != '\0')
+		printf("# the last load failed, this stayed in force: %s\n",
+		    error);
+}
+
+/*
+ * One rule: a configuration line, or its part of the JSON document.
+ * Rules come in order: each access kind (a long list in several
+ * pieces), then the ownership rules.  *state: the kind being written
+ * ("" before the first), "owner" once the owners have begun.
+ */
+static void
+policy_rule(const struct ctl_msg *m, char *state, size_t size)
+{
+	const struct ctl_field *rule = ctlproto_find(m, "rule");
+	char kind[16], origin[16], note[48],
+	    owners[POLICY_MAX_IDS * (POLICY_MAX_ID_NAME + 8) + 1],
+	    shown[CODEC_MAX_NAME_BYTES * 4 + 1],
+	    line[sizeof(owners) + CTL_MAX_VALUE * 4 + 32];
+	uint64_t lineno = ctlproto_u64(m, "line", 0);
+	bool owner, first;
+	size_t i, len = 0;
+
+	ctlproto_str(m, "kind", kind, sizeof(kind));
+	ctlproto_str(m, "origin", origin, sizeof(origin));
+	owner = strcmp(kind, "owner") == 0;
+	owners[0] = '\0';
+	for (i = 0; i < m->nfields; i++) {
+		const struct ctl_field *o = &m->fields[i];
+
+		if (o->kind != CTL_BYTES || o->klen != 5 ||
+		    memcmp(o->key, "owner", 5) != 0 ||
+		    len + o->len + 2 > sizeof(owners))
+			continue;
+		if (len > 0)
+			owners[len++] = ' ';
+		memcpy(owners + len, o->p, o->len);
+		len += o->len;
+		owners[len] = '\0';
+	}
+	if (!opts.json) {
+		format_safe(rule->p, rule->len, shown, sizeof(shown));
+		origin_note(origin, lineno, note, sizeof(note));
+		snprintf(line, sizeof(line), "%s %s%s%s", kind, shown,
+		    owners[0] ? " " : "", owners);
+		printf("%-40s # %s\n", line, note);
+		return;
+	}
+	if (owner) {
+		if (strcmp(state, "owner") != 0) {
+			printf("%s},\"owners\":[", state[0] ? "]}" : "");
+			util_strlcpy(state, "owner", size);
+		} else
+			putchar(',');
+		printf("{\"pattern\":");
+		output_json_bytes(stdout, rule->p, rule->len);
+		printf(",\"line\":%llu,\"owners\":[",
+		    (unsigned long long)lineno);
+		/* One "owner" field per user or group. */
+		for (i = 0, first = true; i < m->nfields; i++) {
+			const struct ctl_field *o = &m->fields[i];
+
+			if (o->kind != CTL_BYTES || o->klen != 5 ||
+			    memcmp(o->key, "owner", 5) != 0)
+				continue;
+			printf("%s", first ? "" : ",");
+			output_json_bytes(stdout, o->p, o->len);
+			first = false;
+		}
+		printf("]}");
+		return;
+	}
+	if (strcmp(state, kind) != 0) {
+		/* A new kind: its origin and line, then its entries. */
+		printf("%s\"%s\":{\"origin\":", state[0] ? "]}," : "", kind);
+		output_json_str(stdout, origin);
+		if (strcmp(origin, "file") == 0)
+			printf(",\"line\":%llu,\"entries\":[",
+			    (unsigned long long)lineno);
+		else
+			printf(",\"line\":null,\"entries\":[");
+		util_strlcpy(state, kind, size);
+		first = true;
+	} else
+		first = false;
+	output_json_words(m, "rule", &first);
+}
+
+/* epmdctl policy: the policy in force, as a configuration file. */
+static int
+show_policy(void)
+{
+	struct conn *c = conn_new();
+	struct conn_req req;
+	struct ctl_msg m;
+	char state[16] = "";
+	bool have_head = false;
+	int r, status = EXIT_FAIL;
+
+	if (c == NULL)
+		return EXIT_FAIL;
+	conn_req_begin(&req, CTL_POLICY);
+	if ((r = conn_open(c, &req)) != EXIT_OK) {
+		conn_free(c);
+		return r;
+	}
+	while (conn_answer(c, &m, "policy", &status)) {
+		if (m.type == CTL_POLICY_REPLY && !have_head) {
+			policy_head(&m);
+			have_head = true;
+		} else if (m.type == CTL_POLICY_RULE && have_head)
+			policy_rule(&m, state, sizeof(state));
+		else if (m.type == CTL_END && have_head) {
+			if (opts.json)
+				printf("%s%s]}\n",
+				    strcmp(state, "owner") == 0 ? ""
+				    : state[0]		      ? "]}},\"owners\":["
+							      : "},\"owners\":[",
+				    "");
+			status = EXIT_OK;
+			break;
+		}
+	}
+	conn_free(c);
+	return status;
+}
+
+/* epmdctl policy test ADDR REQUEST [NAME] [--uid U] */
+static int
+verdict(struct conn *c, int argc, char **argv)
+{
+	struct conn_req req;
+	const char *name = argc > 2 ? argv[2] : NULL;
+	char kind[16], addr[64], rule[CODEC_MAX_NAME_BYTES * 4 + 1],
+	    ids[CTL_MAX_VALUE + 1], entry[64], origin[16], user[64],
+	    shown[CODEC_MAX_NAME_BYTES * 4 + 1];
+	unsigned long long uid = UINT32_MAX;
+	const struct ctl_field *f;
+	struct ctl_msg m;
+	bool allowed;
+	int r;
+
+	if (opts.uid != NULL) {
+		struct passwd *pw;
+
+		if (util_parse_uint(opts.uid, 0, UINT32_MAX - 1, &uid) < 0) {
+			if ((pw = getpwnam(opts.uid)) == NULL) {
+				output_warn("--uid: no user \"%s\"", opts.uid);
+				return EXIT_USAGE;
+			}
+			uid = pw->pw_uid;
+		}
+	}
+	conn_req_begin(&req, CTL_POLICY_TEST);
+	conn_req_str(&req, "address", argv[0]);
+	conn_req_str(&req, "request", argv[1]);
+	if (name != NULL)
+		conn_req_str(&req, "name", name);
+	if (uid < UINT32_MAX)
+		conn_req_u64(&req, "uid", uid);
+	r = conn_call(c, &req, "policy test", CTL_VERDICT, &m);
+	/* A request the daemon cannot read is a usage error. */
+	if (r != EXIT_OK)
+		return m.type == CTL_ERROR &&
+			ctlproto_u64(&m, "code", 0) == CTL_ERR_BAD_REQUEST
+		    ? EXIT_USAGE
+		    : r;
+	allowed = ctlproto_u64(&m, "allowed", 0) != 0;
+	ctlproto_str(&m, "kind", kind, sizeof(kind));
+	ctlproto_str(&m, "address", addr, sizeof(addr));
+	ctlproto_str(&m, "access_entry", entry, sizeof(entry));
+	ctlproto_str(&m, "access_origin", origin, sizeof(origin));
+	f = ctlproto_find(&m, "owner_rule");
+	if (opts.json) {
+		printf("{\"allowed\":%s,\"kind\":\"%s\",\"address\":",
+		    allowed ? "true" : "false", kind);
+		output_json_str(stdout, addr);
+		printf(",\"local\":%s,\"access\":{\"allowed\":%s,"
+		       "\"mode\":",
+		    ctlproto_u64(&m, "local", 0) ? "true" : "false",
+		    ctlproto_u64(&m, "access_allowed", 0) ? "true" : "false");
+		output_json_str(stdout, ctlproto_str(&m, "access_mode", ids,
+				     sizeof(ids)));
+		printf(",\"origin\":");
+		output_json_str(stdout, origin);
+		if (strcmp(origin, "file") == 0)
+			printf(",\"line\":%llu",
+			    (unsigned long long)ctlproto_u64(&m, "access_line",
+				0));
+		else
+			printf(",\"line\":null");
+		printf(",\"entry\":");
+		if (entry[0] != '\0')
+			output_json_str(stdout, entry);
+		else
+			printf("null");
+		printf("},\"name\":");
+		if (name != NULL)
+			output_json_str(stdout, name);
+		else
+			printf("null");
+		if (ctlproto_find(&m, "uid") != NULL)
+			printf(",\"uid\":%llu",
+			    (unsigned long long)ctlproto_u64(&m, "uid", 0));
+		else
+			printf(",\"uid\":null");
+		printf(",\"owner_rule\":");
+		if (f == NULL)
+			printf("null");
+		else {
+			bool first = true;
+
+			printf("{\"pattern\":");
+			output_json_bytes(stdout, f->p, f->len);
+			printf(",\"line\":%llu,\"allowed\":%s,\"owners\":[",
+			    (unsigned long long)ctlproto_u64(&m, "owner_line",
+				0),
+			    ctlproto_u64(&m, "owner_allowed", 0) ? "true"
+								  : "false");
+			output_json_words(&m, "owner_ids", &first);
+			printf("]}");
+		}
+		printf("}\n");
+		output_json_done();
+		return allowed ? EXIT_OK : EXIT_FAIL;
+	}
+	if (name != NULL)
+		format_safe((const uint8_t *)name, strlen(name), shown,
+		    sizeof(shown));
+	printf("%s: %s%s%s from %s (%s)", allowed ? "allowed" : "refused",
+	    kind, name != NULL ? " " : "", name != NULL ? shown : "", addr,
+	    ctlproto_u64(&m, "local", 0) ? "local" : "not local");
+	if (ctlproto_find(&m, "uid") != NULL) {
+		format_user(ctlproto_u64(&m, "uid", 0), user, sizeof(user));
+		printf(", uid %llu (%s)",
+		    (unsigned long long)ctlproto_u64(&m, "uid", 0), user);
+	}
+	putchar('\n');
+	ctlproto_str(&m, "access_mode", ids, sizeof(ids));
+	printf("  access: %s by ",
+	    ctlproto_u64(&m, "access_allowed", 0) ? "allowed" : "refused");
+	if (strcmp(ids, "list") != 0)
+		printf("\"%s %s\"", kind, ids);
+	else if (entry[0] != '\0')
+		printf("the entry %s of the %s rule", entry, kind);
+	else
+		printf("the %s rule: no entry matches", kind);
+	if (strcmp(origin, "file") == 0)
+		printf(" (line %llu)\n",
+		    (unsigned long long)ctlproto_u64(&m, "access_line", 0));
+	else if (strcmp(origin, "option") == 0)
+		printf(" (-allow)\n");
+	else
+		printf(" (default: OTP's rule)\n");
+	if (strcmp(kind, "register") == 0 && name != NULL) {
+		if (f == NULL)
+			printf("  owner: no ownership rule covers %s\n", shown);
+		else {
+			format_safe(f->p, f->len, rule, sizeof(rule));
+			ctlproto_str(&m, "owner_ids", ids, sizeof(ids));
+			printf("  owner: %s by owner %s %s (line %llu)%s\n",
+			    ctlproto_u64(&m, "owner_allowed", 0) ? "allowed"
+								 : "refused",
+			    rule, ids,
+			    (unsigned long long)ctlproto_u64(&m, "owner_line",
+				0),
+			    ctlproto_find(&m, "uid") != NULL ? ""
+			    : !ctlproto_u64(&m, "local", 0)
+				? ": the owner of a socket on another host "
+				  "is never known"
+				: ": the socket's owner is not known (--uid "
+				  "says whose it is)");
+		}
+	}
+	return allowed ? EXIT_OK : EXIT_FAIL;
+}
+
+static int
+test_policy(int argc, char **argv)
+{
+	struct conn *c = conn_new();
+	int r;
+
+	if (c == NULL)
+		return EXIT_FAIL;
+	r = verdict(c, argc, argv);
+	conn_free(c);
+	return r;
+}
+
+int
+cmd_policy(int argc, char **argv)
+{
+	if (argc == 0) {
+		if (opts.uid != NULL) {
+			output_warn("--uid applies to policy test only");
+			return EXIT_USAGE;
+		}
+		return show_policy();
+	}
+	if (strcmp(argv[0], "test") != 0 || argc < 3 || argc > 4) {
+		fprintf(stderr, "usage: epmdctl policy\n"
+				"       epmdctl policy test ADDRESS REQUEST "
+				"[NAME] [--uid USER]\n");
+		/* As for the other usage errors: the usage text only. */
+		output_json_done();
+		return EXIT_USAGE;
+	}
+	return test_policy(argc - 1, argv + 1);
+}
+
+/* ---------------------------------------------------------- watch */
