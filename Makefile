@@ -39,7 +39,8 @@ VERSION := $(shell cat VERSION)$(shell [ -e .git ] && \
 	git rev-parse --short HEAD 2>/dev/null | sed "s/^/+g/")
 
 # Debian 12 packages: to build, and to run the tests.
-DEB_BUILD := gcc make pkg-config libuv1-dev libsystemd-dev check
+DEB_BUILD := gcc make pkg-config libuv1-dev libsystemd-dev check \
+	libjansson-dev
 DEB_TEST  := erlang-base python3 iproute2 procps systemd mandoc valgrind \
 	prometheus curl fail2ban
 DEB_FUZZ  := clang libclang-rt-14-dev
@@ -76,13 +77,15 @@ CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS  = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 SD_CFLAGS   = $(shell $(PKG_CONFIG) --cflags libsystemd 2>/dev/null)
 SD_LIBS     = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null)
+JANSSON_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
+JANSSON_LIBS = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
 
 # The three layers (README, "Source map") and the rule that keeps them
 # apart, made by the include paths: a core file sees only src/core, so
 # one that includes a daemon's or the CLI's header does not compile;
 # the daemon and the CLI see the core and themselves, never each other;
 # only src/main.c sees all three.  libuv's flags reach the daemon's
-# files alone, libsystemd's only sysd.c.
+# files alone, libsystemd's only sysd.c, jansson's only epmdctl's.
 ALL_CFLAGS = $(WARN) $(HARDEN) -D_GNU_SOURCE \
 	-DEPMDD_SYSCONFDIR='"$(SYSCONFDIR)"' $(CFLAGS)
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
@@ -149,7 +152,8 @@ $(B)/daemon/%.o: src/daemon/%.c $(B)/.flags
 
 $(B)/cli/%.o: src/cli/%.c $(B)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CLI_INC) $(VERSION_DEF) -MMD -MP -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CLI_INC) $(JANSSON_CFLAGS) $(VERSION_DEF) -MMD -MP \
+		-c -o $@ $<
 
 $(B)/main.o: src/main.c $(B)/.flags
 	@mkdir -p $(@D)
@@ -168,9 +172,10 @@ $(EPMDD): $(EPMDD_OBJS) $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(EPMDD_OBJS) $(CORE_LIB) $(ALL_LDFLAGS) \
 		$(UV_LIBS) $(SD_LIBS)
 
-# epmdctl links no libuv and no libsystemd.
+# epmdctl links no libuv and no libsystemd; jansson writes its JSON.
 $(EPMDCTL): $(CTL_OBJS) $(CORE_LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CTL_OBJS) $(CORE_LIB) $(ALL_LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CTL_OBJS) $(CORE_LIB) $(ALL_LDFLAGS) \
+		$(JANSSON_LIBS)
 
 # The unit tests link the core alone.
 $(UNIT_BIN): $(UNIT_OBJS) $(CORE_OBJS)

@@ -16,41 +16,32 @@
 #include "format.h"
 #include "output.h"
 
-static void
-print_status_json(const struct ctl_msg *m)
+/* status --json: every field of the reply, in its order. */
+static json_t *
+status_json(const struct ctl_msg *m)
 {
+	json_t *doc = json_object();
 	size_t i;
 
-	putchar('{');
-	for (i = 0; i < m->nfields; i++) {
+	for (i = 0; doc != NULL && i < m->nfields; i++) {
 		const struct ctl_field *f = &m->fields[i];
+		char list[CTL_MAX_VALUE + 1];
+		json_t *v;
 
-		printf("%s", i ? "," : "");
-		output_json_bytes(stdout, (const uint8_t *)f->key, f->klen);
-		putchar(':');
 		if ((f->klen == 7 && memcmp(f->key, "relaxed", 7) == 0) ||
 		    (f->klen == 12 && memcmp(f->key, "policy_saved", 12) == 0))
-			printf("%s", f->u ? "true" : "false");
+			v = json_boolean(f->u);
 		else if (f->klen == 6 && memcmp(f->key, "listen", 6) == 0) {
-			char list[CTL_MAX_VALUE + 1], *tok, *save = NULL;
-			bool first = true;
-
 			memcpy(list, f->p, f->len);
 			list[f->len] = '\0';
-			putchar('[');
-			for (tok = strtok_r(list, " ", &save); tok != NULL;
-			     tok = strtok_r(NULL, " ", &save)) {
-				printf("%s", first ? "" : ",");
-				output_json_str(stdout, tok);
-				first = false;
-			}
-			putchar(']');
+			v = output_json_words(list);
 		} else if (f->kind == CTL_U64)
-			printf("%llu", (unsigned long long)f->u);
+			v = output_json_u64(f->u);
 		else
-			output_json_bytes(stdout, f->p, f->len);
+			v = output_json_bytes(f->p, f->len);
+		output_json_set(doc, (const uint8_t *)f->key, f->klen, v);
 	}
-	printf("}\n");
+	return doc;
 }
 
 /* Print every field whose key starts with prefix, as "name N". */
@@ -170,7 +161,7 @@ cmd_status(int argc, char **argv)
 	r = conn_call(c, &req, "status", CTL_STATUS_REPLY, &m);
 	if (r == EXIT_OK) {
 		if (opts.json)
-			print_status_json(&m);
+			output_json(status_json(&m));
 		else
 			print_status(&m);
 	}
@@ -199,7 +190,7 @@ cmd_simple(const char *what, uint8_t type, const char *key,
 	if (r != EXIT_OK)
 		return r;
 	if (opts.json)
-		printf("{\"ok\":true}\n");
+		output_json(json_pack("{s:b}", "ok", 1));
 	else
 		printf("%s\n", done);
 	return EXIT_OK;

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "buf.h"
 #include "codec.h"
 #include "conn.h"
@@ -53,24 +55,62 @@ rule_cell(const struct ctl_msg *m, char *buf, size_t size)
 	return true;
 }
 
-/* ,"owner_rule":{...} or null. */
-static void
-json_owner_rule(const struct ctl_msg *m)
+/* The ownership rule covering a node, for JSON: {...} or null. */
+static json_t *
+owner_rule_json(const struct ctl_msg *m)
 {
 	const struct ctl_field *f = ctlproto_find(m, "owner_rule");
-	bool first = true;
+	char ids[CTL_MAX_VALUE + 1];
 
-	if (f == NULL || f->kind != CTL_BYTES) {
-		printf(",\"owner_rule\":null");
-		return;
+	if (f == NULL || f->kind != CTL_BYTES)
+		return json_null();
+	return json_pack("{s:o,s:o,s:o,s:b}", "pattern",
+	    output_json_bytes(f->p, f->len), "line",
+	    output_json_u64(ctlproto_u64(m, "owner_rule_line", 0)), "owners",
+	    output_json_words(ctlproto_str(m, "owner_ids", ids, sizeof(ids))),
+	    "holder_allowed", ctlproto_u64(m, "owner_allowed", 0) != 0);
+}
+
+/* One node for names --json; pid is -1 when not known. */
+static json_t *
+node_json(const struct ctl_msg *m, long pid, time_t now)
+{
+	const struct ctl_field *f = ctlproto_find(m, "name");
+	const struct ctl_field *ex = ctlproto_find(m, "extra");
+	uint64_t uid = ctlproto_u64(m, "uid", UINT32_MAX);
+	uint64_t type = ctlproto_u64(m, "type", 0);
+	uint64_t at = ctlproto_u64(m, "registered_at", 0);
+	char peer[128], user[64];
+	json_t *node;
+
+	node = json_pack("{s:o,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o}",
+	    "name", output_json_bytes(f->p, f->len), "port",
+	    output_json_u64(ctlproto_u64(m, "port", 0)), "type",
+	    format_type_name(type), "type_code", output_json_u64(type),
+	    "protocol", output_json_u64(ctlproto_u64(m, "protocol", 0)),
+	    "highest_version",
+	    output_json_u64(ctlproto_u64(m, "highest_version", 0)),
+	    "lowest_version",
+	    output_json_u64(ctlproto_u64(m, "lowest_version", 0)), "creation",
+	    output_json_u64(ctlproto_u64(m, "creation", 0)), "extra",
+	    output_json_hex(ex != NULL ? ex->p : NULL, ex != NULL ? ex->len : 0),
+	    "registered_at", output_json_u64(at), "registered_seconds",
+	    (json_int_t)((int64_t)now - (int64_t)at), "peer",
+	    output_json_str(ctlproto_str(m, "peer", peer, sizeof(peer))));
+	if (node == NULL)
+		return NULL;
+	if (uid > UINT32_MAX - 1) {
+		json_object_set_new(node, "uid", json_null());
+		json_object_set_new(node, "user", json_null());
+	} else {
+		format_user(uid, user, sizeof(user));
+		json_object_set_new(node, "uid", output_json_u64(uid));
+		json_object_set_new(node, "user", output_json_str(user));
 	}
-	printf(",\"owner_rule\":{\"pattern\":");
-	output_json_bytes(stdout, f->p, f->len);
-	printf(",\"line\":%llu,\"owners\":[",
-	    (unsigned long long)ctlproto_u64(m, "owner_rule_line", 0));
-	output_json_words(m, "owner_ids", &first);
-	printf("],\"holder_allowed\":%s}",
-	    ctlproto_u64(m, "owner_allowed", 0) ? "true" : "false");
+	json_object_set_new(node, "pid",
+	    pid > 0 ? json_integer(pid) : json_null());
+	json_object_set_new(node, "owner_rule", owner_rule_json(m));
+	return node;
 }
 
 static int
@@ -139,62 +179,20 @@ print_nodes(struct row *rows, size_t n)
 	}
 
 	if (opts.json) {
-		printf("{\"count\":%zu,\"nodes\":[", n);
+		json_t *nodes = json_array();
+
 		for (i = 0; i < n; i++) {
-			const struct ctl_msg *m = &rows[i].m;
-			const struct ctl_field *f = ctlproto_find(m, "name");
-			const struct ctl_field *ex = ctlproto_find(m, "extra");
-			uint64_t uid = ctlproto_u64(m, "uid", UINT32_MAX);
-			uint64_t ino = ctlproto_u64(m, "inode", 0);
+			uint64_t ino = ctlproto_u64(&rows[i].m, "inode", 0);
 			const uint64_t *hit = ino != 0
 			    ? bsearch(&ino, inodes, ni, sizeof(*inodes),
 				  procfd_cmp_inode)
 			    : NULL;
-			char peer[128], user[64];
 
-			printf("%s{\"name\":", i ? "," : "");
-			output_json_bytes(stdout, f->p, f->len);
-			printf(",\"port\":%llu,\"type\":\"%s\","
-			       "\"type_code\":%llu,\"protocol\":%llu,"
-			       "\"highest_version\":%llu,"
-			       "\"lowest_version\":%llu,\"creation\":%llu,"
-			       "\"extra\":",
-			    (unsigned long long)ctlproto_u64(m, "port", 0),
-			    format_type_name(ctlproto_u64(m, "type", 0)),
-			    (unsigned long long)ctlproto_u64(m, "type", 0),
-			    (unsigned long long)ctlproto_u64(m, "protocol", 0),
-			    (unsigned long long)ctlproto_u64(m,
-				"highest_version", 0),
-			    (unsigned long long)ctlproto_u64(m,
-				"lowest_version", 0),
-			    (unsigned long long)ctlproto_u64(m, "creation",
-				0));
-			output_json_hex(stdout, ex != NULL ? ex->p : NULL,
-			    ex != NULL ? ex->len : 0);
-			printf(",\"registered_at\":%llu,"
-			       "\"registered_seconds\":%lld,\"peer\":",
-			    (unsigned long long)ctlproto_u64(m,
-				"registered_at", 0),
-			    (long long)((int64_t)now -
-				(int64_t)ctlproto_u64(m, "registered_at", 0)));
-			output_json_str(stdout, ctlproto_str(m, "peer", peer,
-					     sizeof(peer)));
-			if (uid > UINT32_MAX - 1)
-				printf(",\"uid\":null,\"user\":null");
-			else {
-				format_user(uid, user, sizeof(user));
-				printf(",\"uid\":%llu,\"user\":",
-				    (unsigned long long)uid);
-				output_json_str(stdout, user);
-			}
-			if (hit != NULL && pids[hit - inodes] > 0)
-				printf(",\"pid\":%ld", pids[hit - inodes]);
-			else
-				printf(",\"pid\":null");
-			json_owner_rule(m);
-			putchar('}');
+			json_array_append_new(nodes, node_json(&rows[i].m,
+			    hit != NULL ? pids[hit - inodes] : -1, now));
 		}
-		printf("]}\n");
+		output_json(json_pack("{s:I,s:o}", "count", (json_int_t)n,
+		    "nodes", nodes));
 	} else {
 		for (k = 0; k < ncol; k++) {
 			width[k] = format_width(head[k]);
@@ -282,7 +280,7 @@ cmd_names_tcp(void)
 	uint32_t port;
 	char err[256], shown[CODEC_MAX_NAME_BYTES * 4 + 1];
 	char *line, *save = NULL;
-	bool first = true;
+	json_t *nodes = NULL;
 
 	buf = malloc(EPMDCTL_MAX_NAMES + 1);
 	if (buf == NULL) {
@@ -304,12 +302,8 @@ cmd_names_tcp(void)
 	port = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 |
 	    (uint32_t)buf[2] << 8 | buf[3];
 	buf[n] = '\0';
-	if (opts.json) {
-		printf("{\"host\":");
-		output_json_str(stdout, opts.host);
-		printf(",\"port\":%u,\"epmd_port\":%u,\"nodes\":[", opts.port,
-		    port);
-	}
+	if (opts.json)
+		nodes = json_array();
 	else
 		printf("%-20s %s\n", "NAME", "PORT");
 	for (line = strtok_r((char *)buf + 4, "\n", &save); line != NULL;
@@ -321,19 +315,20 @@ cmd_names_tcp(void)
 			continue;
 		*at = '\0';
 		p = strtoul(at + 9, NULL, 10);
-		if (opts.json) {
-			printf("%s{\"name\":", first ? "" : ",");
-			output_json_str(stdout, line + 5);
-			printf(",\"port\":%lu}", p);
-		} else {
+		if (opts.json)
+			json_array_append_new(nodes, json_pack("{s:o,s:I}",
+			    "name", output_json_str(line + 5), "port",
+			    (json_int_t)p));
+		else {
 			format_safe((const uint8_t *)line + 5, strlen(line + 5),
 			    shown, sizeof(shown));
 			printf("%-20s %lu\n", shown, p);
 		}
-		first = false;
 	}
 	if (opts.json)
-		printf("]}\n");
+		output_json(json_pack("{s:o,s:I,s:I,s:o}", "host",
+		    output_json_str(opts.host), "port", (json_int_t)opts.port,
+		    "epmd_port", (json_int_t)port, "nodes", nodes));
 	free(buf);
 	return EXIT_OK;
 }
@@ -378,12 +373,9 @@ cmd_lookup(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (p.result != 0) {
-		if (opts.json) {
-			printf("{\"name\":");
-			output_json_str(stdout, name);
-			printf(",\"found\":false}\n");
-			output_json_done();
-		}
+		if (opts.json)
+			output_json(json_pack("{s:o,s:b}", "name",
+			    output_json_str(name), "found", 0));
 		output_warn("%s: not registered at %s port %u", name, host, opts.port);
 		return EXIT_FAIL;
 	}
@@ -391,18 +383,15 @@ cmd_lookup(int argc, char **argv)
 	format_proto(p.proto, proto, sizeof(proto));
 	format_versions(p.lv, p.hv, versions, sizeof(versions));
 	format_safe(p.name, p.nlen, shown, sizeof(shown));
-	if (opts.json) {
-		printf("{\"name\":");
-		output_json_bytes(stdout, p.name, p.nlen);
-		printf(",\"found\":true,\"port\":%u,\"type\":\"%s\","
-		       "\"type_code\":%u,\"protocol\":%u,"
-		       "\"highest_version\":%u,\"lowest_version\":%u,"
-		       "\"extra\":",
-		    p.port, format_type_name(p.type), p.type, p.proto, p.hv, p.lv);
-		output_json_hex(stdout, p.extra, p.elen);
-		printf("}\n");
-	} else
-		printf("%s port %u type %s proto %s versions %s extra %u "
+	if (opts.json)
+		output_json(json_pack("{s:o,s:b,s:I,s:s,s:I,s:I,s:I,s:I,s:o}",
+		    "name", output_json_bytes(p.name, p.nlen), "found", 1,
+		    "port", (json_int_t)p.port, "type", format_type_name(p.type),
+		    "type_code", (json_int_t)p.type, "protocol",
+		    (json_int_t)p.proto, "highest_version", (json_int_t)p.hv,
+		    "lowest_version", (json_int_t)p.lv, "extra",
+		    output_json_hex(p.extra, p.elen)));
+	else		printf("%s port %u type %s proto %s versions %s extra %u "
 		       "bytes\n",
 		    shown, p.port, type, proto, versions, p.elen);
 	return EXIT_OK;

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "codec.h"
 #include "conn.h"
 #include "ctlproto.h"
@@ -32,8 +34,30 @@ origin_note(const char *origin, uint64_t line, char *buf, size_t size)
 		util_strlcpy(buf, "default: OTP's rule", size);
 }
 
+/* The head of policy's document: where the policy comes from. */
+static json_t *
+policy_head_json(const struct ctl_msg *m)
+{
+	char source[CTL_MAX_VALUE + 1], file[CTL_MAX_VALUE + 1],
+	    error[CTL_MAX_VALUE + 1];
+
+	ctlproto_str(m, "source", source, sizeof(source));
+	ctlproto_str(m, "file", file, sizeof(file));
+	ctlproto_str(m, "error", error, sizeof(error));
+	return json_pack("{s:o,s:o,s:b,s:b,s:o,s:o,s:o,s:o,s:{},s:[]}",
+	    "source", output_json_str(source), "file", output_json_str(file),
+	    "configured", ctlproto_u64(m, "configured", 0) != 0, "saved",
+	    ctlproto_u64(m, "saved", 0) != 0, "loaded_at",
+	    output_json_u64(ctlproto_u64(m, "loaded_at", 0)), "loads",
+	    output_json_u64(ctlproto_u64(m, "loads", 0)), "load_failures",
+	    output_json_u64(ctlproto_u64(m, "load_failures", 0)), "error",
+	    error[0] != '\0' ? output_json_str(error) : json_null(),
+	    "access", "owners");
+}
+
+/* The head of policy's text: comments on where the policy comes from. */
 static void
-policy_head(const struct ctl_msg *m)
+policy_head_text(const struct ctl_msg *m)
 {
 	char source[CTL_MAX_VALUE + 1], file[CTL_MAX_VALUE + 1],
 	    error[CTL_MAX_VALUE + 1], when[48];
@@ -41,25 +65,6 @@ policy_head(const struct ctl_msg *m)
 	ctlproto_str(m, "source", source, sizeof(source));
 	ctlproto_str(m, "file", file, sizeof(file));
 	ctlproto_str(m, "error", error, sizeof(error));
-	if (opts.json) {
-		printf("{\"source\":");
-		output_json_str(stdout, source);
-		printf(",\"file\":");
-		output_json_str(stdout, file);
-		printf(",\"configured\":%s,\"saved\":%s,\"loaded_at\":%llu,"
-		       "\"loads\":%llu,\"load_failures\":%llu,\"error\":",
-		    ctlproto_u64(m, "configured", 0) ? "true" : "false",
-		    ctlproto_u64(m, "saved", 0) ? "true" : "false",
-		    (unsigned long long)ctlproto_u64(m, "loaded_at", 0),
-		    (unsigned long long)ctlproto_u64(m, "loads", 0),
-		    (unsigned long long)ctlproto_u64(m, "load_failures", 0));
-		if (error[0] != '\0')
-			output_json_str(stdout, error);
-		else
-			printf("null");
-		printf(",\"access\":{");
-		return;
-	}
 	format_time(ctlproto_u64(m, "loaded_at", 0) * 1000, when, sizeof(when));
 	if (!ctlproto_u64(m, "configured", 0) && ctlproto_u64(m, "saved", 0))
 		printf("# no configuration, as the previous process had none: "
@@ -79,26 +84,69 @@ policy_head(const struct ctl_msg *m)
 }
 
 /*
- * One rule: a configuration line, or its part of the JSON document.
- * Rules come in order: each access kind (a long list in several
- * pieces), then the ownership rules.  *state: the kind being written
- * ("" before the first), "owner" once the owners have begun.
+ * One rule into policy's document.  Rules come in order: each access
+ * kind (a long list in several pieces, each adding entries), then the
+ * ownership rules, each with one "owner" field per user or group.
  */
 static void
-policy_rule(const struct ctl_msg *m, char *state, size_t size)
+policy_rule_json(const struct ctl_msg *m, json_t *doc)
+{
+	const struct ctl_field *rule = ctlproto_find(m, "rule");
+	char kind[16], origin[16], words[CTL_MAX_VALUE + 1];
+	uint64_t lineno = ctlproto_u64(m, "line", 0);
+	json_t *access = json_object_get(doc, "access"), *entry, *owners,
+	    *entries;
+	size_t i;
+
+	ctlproto_str(m, "kind", kind, sizeof(kind));
+	ctlproto_str(m, "origin", origin, sizeof(origin));
+	if (strcmp(kind, "owner") == 0) {
+		if ((owners = json_array()) == NULL)
+			return;
+		for (i = 0; i < m->nfields; i++) {
+			const struct ctl_field *o = &m->fields[i];
+
+			if (o->kind == CTL_BYTES && o->klen == 5 &&
+			    memcmp(o->key, "owner", 5) == 0)
+				json_array_append_new(owners,
+				    output_json_bytes(o->p, o->len));
+		}
+		json_array_append_new(json_object_get(doc, "owners"),
+		    json_pack("{s:o,s:o,s:o}", "pattern",
+			output_json_bytes(rule->p, rule->len), "line",
+			output_json_u64(lineno), "owners", owners));
+		return;
+	}
+	if ((entry = json_object_get(access, kind)) == NULL) {
+		/* A new kind: its origin and line, then its entries. */
+		entry = json_pack("{s:o,s:o,s:[]}", "origin",
+		    output_json_str(origin), "line",
+		    strcmp(origin, "file") == 0 ? output_json_u64(lineno)
+						: json_null(),
+		    "entries");
+		output_json_set(access, (const uint8_t *)kind, strlen(kind),
+		    json_incref(entry));
+		json_decref(entry);
+	}
+	ctlproto_str(m, "rule", words, sizeof(words));
+	if ((entries = output_json_words(words)) != NULL)
+		json_array_extend(json_object_get(entry, "entries"), entries);
+	json_decref(entries);
+}
+
+/* One rule as a configuration line, with where it comes from. */
+static void
+policy_rule_text(const struct ctl_msg *m)
 {
 	const struct ctl_field *rule = ctlproto_find(m, "rule");
 	char kind[16], origin[16], note[48],
 	    owners[POLICY_MAX_IDS * (POLICY_MAX_ID_NAME + 8) + 1],
 	    shown[CODEC_MAX_NAME_BYTES * 4 + 1],
 	    line[sizeof(owners) + CTL_MAX_VALUE * 4 + 32];
-	uint64_t lineno = ctlproto_u64(m, "line", 0);
-	bool owner, first;
 	size_t i, len = 0;
 
 	ctlproto_str(m, "kind", kind, sizeof(kind));
 	ctlproto_str(m, "origin", origin, sizeof(origin));
-	owner = strcmp(kind, "owner") == 0;
 	owners[0] = '\0';
 	for (i = 0; i < m->nfields; i++) {
 		const struct ctl_field *o = &m->fields[i];
@@ -113,52 +161,11 @@ policy_rule(const struct ctl_msg *m, char *state, size_t size)
 		len += o->len;
 		owners[len] = '\0';
 	}
-	if (!opts.json) {
-		format_safe(rule->p, rule->len, shown, sizeof(shown));
-		origin_note(origin, lineno, note, sizeof(note));
-		snprintf(line, sizeof(line), "%s %s%s%s", kind, shown,
-		    owners[0] ? " " : "", owners);
-		printf("%-40s # %s\n", line, note);
-		return;
-	}
-	if (owner) {
-		if (strcmp(state, "owner") != 0) {
-			printf("%s},\"owners\":[", state[0] ? "]}" : "");
-			util_strlcpy(state, "owner", size);
-		} else
-			putchar(',');
-		printf("{\"pattern\":");
-		output_json_bytes(stdout, rule->p, rule->len);
-		printf(",\"line\":%llu,\"owners\":[",
-		    (unsigned long long)lineno);
-		/* One "owner" field per user or group. */
-		for (i = 0, first = true; i < m->nfields; i++) {
-			const struct ctl_field *o = &m->fields[i];
-
-			if (o->kind != CTL_BYTES || o->klen != 5 ||
-			    memcmp(o->key, "owner", 5) != 0)
-				continue;
-			printf("%s", first ? "" : ",");
-			output_json_bytes(stdout, o->p, o->len);
-			first = false;
-		}
-		printf("]}");
-		return;
-	}
-	if (strcmp(state, kind) != 0) {
-		/* A new kind: its origin and line, then its entries. */
-		printf("%s\"%s\":{\"origin\":", state[0] ? "]}," : "", kind);
-		output_json_str(stdout, origin);
-		if (strcmp(origin, "file") == 0)
-			printf(",\"line\":%llu,\"entries\":[",
-			    (unsigned long long)lineno);
-		else
-			printf(",\"line\":null,\"entries\":[");
-		util_strlcpy(state, kind, size);
-		first = true;
-	} else
-		first = false;
-	output_json_words(m, "rule", &first);
+	format_safe(rule->p, rule->len, shown, sizeof(shown));
+	origin_note(origin, ctlproto_u64(m, "line", 0), note, sizeof(note));
+	snprintf(line, sizeof(line), "%s %s%s%s", kind, shown,
+	    owners[0] ? " " : "", owners);
+	printf("%-40s # %s\n", line, note);
 }
 
 /* epmdctl policy: the policy in force, as a configuration file. */
@@ -168,7 +175,7 @@ show_policy(void)
 	struct conn *c = conn_new();
 	struct conn_req req;
 	struct ctl_msg m;
-	char state[16] = "";
+	json_t *doc = NULL;
 	bool have_head = false;
 	int r, status = EXIT_FAIL;
 
@@ -181,23 +188,68 @@ show_policy(void)
 	}
 	while (conn_answer(c, &m, "policy", &status)) {
 		if (m.type == CTL_POLICY_REPLY && !have_head) {
-			policy_head(&m);
-			have_head = true;
-		} else if (m.type == CTL_POLICY_RULE && have_head)
-			policy_rule(&m, state, sizeof(state));
-		else if (m.type == CTL_END && have_head) {
 			if (opts.json)
-				printf("%s%s]}\n",
-				    strcmp(state, "owner") == 0 ? ""
-				    : state[0]		      ? "]}},\"owners\":["
-							      : "},\"owners\":[",
-				    "");
+				doc = policy_head_json(&m);
+			else
+				policy_head_text(&m);
+			have_head = true;
+		} else if (m.type == CTL_POLICY_RULE && have_head) {
+			if (opts.json)
+				policy_rule_json(&m, doc);
+			else
+				policy_rule_text(&m);
+		} else if (m.type == CTL_END && have_head) {
+			if (opts.json) {
+				output_json(doc);
+				doc = NULL;
+			}
 			status = EXIT_OK;
 			break;
 		}
 	}
+	json_decref(doc);
 	conn_free(c);
 	return status;
+}
+
+/* policy test --json: the verdict, and the rules that made it. */
+static json_t *
+verdict_json(const struct ctl_msg *m, const char *name)
+{
+	const struct ctl_field *f = ctlproto_find(m, "owner_rule");
+	char kind[16], addr[64], mode[CTL_MAX_VALUE + 1], entry[64],
+	    origin[16], ids[CTL_MAX_VALUE + 1];
+	json_t *owner_rule = json_null();
+
+	ctlproto_str(m, "kind", kind, sizeof(kind));
+	ctlproto_str(m, "address", addr, sizeof(addr));
+	ctlproto_str(m, "access_mode", mode, sizeof(mode));
+	ctlproto_str(m, "access_entry", entry, sizeof(entry));
+	ctlproto_str(m, "access_origin", origin, sizeof(origin));
+	if (f != NULL)
+		owner_rule = json_pack("{s:o,s:o,s:b,s:o}", "pattern",
+		    output_json_bytes(f->p, f->len), "line",
+		    output_json_u64(ctlproto_u64(m, "owner_line", 0)),
+		    "allowed", ctlproto_u64(m, "owner_allowed", 0) != 0,
+		    "owners",
+		    output_json_words(ctlproto_str(m, "owner_ids", ids,
+			sizeof(ids))));
+	return json_pack("{s:b,s:o,s:o,s:b,s:{s:b,s:o,s:o,s:o,s:o},s:o,s:o,"
+			 "s:o}",
+	    "allowed", ctlproto_u64(m, "allowed", 0) != 0, "kind",
+	    output_json_str(kind), "address", output_json_str(addr), "local",
+	    ctlproto_u64(m, "local", 0) != 0, "access", "allowed",
+	    ctlproto_u64(m, "access_allowed", 0) != 0, "mode",
+	    output_json_str(mode), "origin", output_json_str(origin), "line",
+	    strcmp(origin, "file") == 0
+		? output_json_u64(ctlproto_u64(m, "access_line", 0))
+		: json_null(),
+	    "entry", entry[0] != '\0' ? output_json_str(entry) : json_null(),
+	    "name", name != NULL ? output_json_str(name) : json_null(), "uid",
+	    ctlproto_find(m, "uid") != NULL
+		? output_json_u64(ctlproto_u64(m, "uid", 0))
+		: json_null(),
+	    "owner_rule", owner_rule);
 }
 
 /* epmdctl policy test ADDR REQUEST [NAME] [--uid U] */
@@ -247,56 +299,7 @@ verdict(struct conn *c, int argc, char **argv)
 	ctlproto_str(&m, "access_origin", origin, sizeof(origin));
 	f = ctlproto_find(&m, "owner_rule");
 	if (opts.json) {
-		printf("{\"allowed\":%s,\"kind\":\"%s\",\"address\":",
-		    allowed ? "true" : "false", kind);
-		output_json_str(stdout, addr);
-		printf(",\"local\":%s,\"access\":{\"allowed\":%s,"
-		       "\"mode\":",
-		    ctlproto_u64(&m, "local", 0) ? "true" : "false",
-		    ctlproto_u64(&m, "access_allowed", 0) ? "true" : "false");
-		output_json_str(stdout, ctlproto_str(&m, "access_mode", ids,
-				     sizeof(ids)));
-		printf(",\"origin\":");
-		output_json_str(stdout, origin);
-		if (strcmp(origin, "file") == 0)
-			printf(",\"line\":%llu",
-			    (unsigned long long)ctlproto_u64(&m, "access_line",
-				0));
-		else
-			printf(",\"line\":null");
-		printf(",\"entry\":");
-		if (entry[0] != '\0')
-			output_json_str(stdout, entry);
-		else
-			printf("null");
-		printf("},\"name\":");
-		if (name != NULL)
-			output_json_str(stdout, name);
-		else
-			printf("null");
-		if (ctlproto_find(&m, "uid") != NULL)
-			printf(",\"uid\":%llu",
-			    (unsigned long long)ctlproto_u64(&m, "uid", 0));
-		else
-			printf(",\"uid\":null");
-		printf(",\"owner_rule\":");
-		if (f == NULL)
-			printf("null");
-		else {
-			bool first = true;
-
-			printf("{\"pattern\":");
-			output_json_bytes(stdout, f->p, f->len);
-			printf(",\"line\":%llu,\"allowed\":%s,\"owners\":[",
-			    (unsigned long long)ctlproto_u64(&m, "owner_line",
-				0),
-			    ctlproto_u64(&m, "owner_allowed", 0) ? "true"
-								  : "false");
-			output_json_words(&m, "owner_ids", &first);
-			printf("]}");
-		}
-		printf("}\n");
-		output_json_done();
+		output_json(verdict_json(&m, name));
 		return allowed ? EXIT_OK : EXIT_FAIL;
 	}
 	if (name != NULL)
@@ -378,7 +381,7 @@ cmd_policy(int argc, char **argv)
 				"       epmdctl policy test ADDRESS REQUEST "
 				"[NAME] [--uid USER]\n");
 		/* As for the other usage errors: the usage text only. */
-		output_json_done();
+		output_json_none();
 		return EXIT_USAGE;
 	}
 	return test_policy(argc - 1, argv + 1);

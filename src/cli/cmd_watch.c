@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "codec.h"
 #include "conn.h"
 #include "ctlproto.h"
@@ -35,7 +37,37 @@ on_interrupt(int sig)
 	conn_interrupt();
 }
 
+/* watch --json: an event's fields, in their order. */
+static json_t *
+event_json(const struct ctl_msg *m, const char *stamp)
+{
+	json_t *doc = json_pack("{s:s}", "time", stamp);
+	size_t i;
 
+	for (i = 0; doc != NULL && i < m->nfields; i++) {
+		const struct ctl_field *f = &m->fields[i];
+		json_t *v;
+
+		/* As in names: type by name, an unknown uid is null. */
+		if (f->kind == CTL_U64 && f->klen == 4 &&
+		    memcmp(f->key, "type", 4) == 0) {
+			json_object_set_new(doc, "type",
+			    json_string(format_type_name(f->u)));
+			json_object_set_new(doc, "type_code",
+			    output_json_u64(f->u));
+			continue;
+		}
+		if (f->kind == CTL_U64 && f->klen == 3 &&
+		    memcmp(f->key, "uid", 3) == 0 && f->u >= UINT32_MAX)
+			v = json_null();
+		else if (f->kind == CTL_U64)
+			v = output_json_u64(f->u);
+		else
+			v = output_json_bytes(f->p, f->len);
+		output_json_set(doc, (const uint8_t *)f->key, f->klen, v);
+	}
+	return doc;
+}
 
 static void
 print_event(const struct ctl_msg *m)
@@ -43,33 +75,11 @@ print_event(const struct ctl_msg *m)
 	char ev[32], peer[128], reason[64], request[32], stamp[48], user[64],
 	    shown[CODEC_MAX_NAME_BYTES * 4 + 1], type[32], rule[256];
 	const struct ctl_field *name = ctlproto_find(m, "name");
-	size_t i;
 
 	format_time(ctlproto_u64(m, "time_ms", 0), stamp, sizeof(stamp));
 	ctlproto_str(m, "event", ev, sizeof(ev));
 	if (opts.json) {
-		printf("{\"time\":\"%s\"", stamp);
-		for (i = 0; i < m->nfields; i++) {
-			const struct ctl_field *f = &m->fields[i];
-
-			putchar(',');
-			output_json_bytes(stdout, (const uint8_t *)f->key, f->klen);
-			putchar(':');
-			/* As in names: type by name, an unknown uid is null. */
-			if (f->kind == CTL_U64 && f->klen == 4 &&
-			    memcmp(f->key, "type", 4) == 0)
-				printf("\"%s\",\"type_code\":%llu",
-				    format_type_name(f->u), (unsigned long long)f->u);
-			else if (f->kind == CTL_U64 && f->klen == 3 &&
-			    memcmp(f->key, "uid", 3) == 0 && f->u >= UINT32_MAX)
-				printf("null");
-			else if (f->kind == CTL_U64)
-				printf("%llu", (unsigned long long)f->u);
-			else
-				output_json_bytes(stdout, f->p, f->len);
-		}
-		printf("}\n");
-		fflush(stdout);
+		output_json(event_json(m, stamp));
 		return;
 	}
 	printf("%s %s", stamp, ev);
@@ -118,13 +128,11 @@ print_watch_state(const char *ev, const char *text)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	format_time(ms, stamp, sizeof(stamp));
-	if (opts.json) {
-		printf("{\"time\":\"%s\",\"time_ms\":%llu,\"event\":\"%s\","
-		       "\"socket\":",
-		    stamp, (unsigned long long)ms, ev);
-		output_json_str(stdout, opts.path);
-		printf("}\n");
-	} else
+	if (opts.json)
+		output_json(json_pack("{s:s,s:o,s:s,s:o}", "time", stamp,
+		    "time_ms", output_json_u64(ms), "event", ev, "socket",
+		    output_json_str(opts.path)));
+	else
 		printf("%s %s %s: %s\n", stamp, ev, opts.path, text);
 	fflush(stdout);
 }

@@ -281,13 +281,9 @@ conn_report_error(const char *what, const struct ctl_msg *m)
 	uint64_t code = ctlproto_u64(m, "code", CTL_ERR_INTERNAL);
 
 	ctlproto_str(m, "message", msg, sizeof(msg));
-	if (opts.json) {
-		printf("{\"ok\":false,\"error\":\"%s\",\"message\":",
-		    error_name(code));
-		output_json_str(stdout, msg);
-		printf("}\n");
-		output_json_done();
-	}
+	if (opts.json)
+		output_json(json_pack("{s:b,s:s,s:o}", "ok", 0, "error",
+		    error_name(code), "message", output_json_str(msg)));
 	output_warn("%s: %s", what, msg);
 	return EXIT_FAIL;
 }

@@ -8,7 +8,9 @@
  */
 #include "output.h"
 
+#include <ctype.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
@@ -18,7 +20,7 @@
 static struct {
 	bool quiet;		/* warnings recorded, not printed */
 	char last_warning[512]; /* for output_failure */
-	bool json_done;		/* a document was printed, failure or not */
+	bool json_done;		/* a document was printed, or none is due */
 } S;
 
 void
@@ -52,76 +54,165 @@ utf8_seq(const uint8_t *p, size_t left)
 	return 0;
 }
 
-void
-output_json_bytes(FILE *f, const uint8_t *p, size_t len)
+json_t *
+output_json_bytes(const uint8_t *p, size_t len)
 {
-	size_t i = 0, n;
+	char *text;
+	size_t i = 0, n, out = 0;
+	json_t *v;
+
+	/* Each byte that is not UTF-8 takes two as a code point. */
+	if ((text = malloc(len * 2 + 1)) == NULL)
+		return NULL;
+	while (i < len) {
+		if (p[i] < 0x80)
+			n = 1;
+		else if ((n = utf8_seq(p + i, len - i)) == 0) {
+			text[out++] = (char)(0xc0 | p[i] >> 6);
+			text[out++] = (char)(0x80 | (p[i] & 0x3f));
+			i++;
+			continue;
+		}
+		memcpy(text + out, p + i, n);
+		out += n;
+		i += n;
+	}
+	v = json_stringn(text, out);
+	free(text);
+	return v;
+}
+
+json_t *
+output_json_str(const char *s)
+{
+	return output_json_bytes((const uint8_t *)s, strlen(s));
+}
+
+json_t *
+output_json_hex(const uint8_t *p, size_t len)
+{
+	char *text;
+	size_t i;
+	json_t *v;
+
+	if ((text = malloc(len * 2 + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < len; i++)
+		snprintf(text + i * 2, 3, "%02x", p[i]);
+	text[len * 2] = '\0';
+	v = json_string(text);
+	free(text);
+	return v;
+}
+
+json_t *
+output_json_words(const char *text)
+{
+	char *copy = strdup(text), *tok, *save = NULL;
+	json_t *a = json_array();
+
+	if (copy == NULL || a == NULL) {
+		free(copy);
+		json_decref(a);
+		return NULL;
+	}
+	for (tok = strtok_r(copy, " ", &save); tok != NULL;
+	     tok = strtok_r(NULL, " ", &save))
+		json_array_append_new(a, output_json_str(tok));
+	free(copy);
+	return a;
+}
+
+json_t *
+output_json_u64(uint64_t v)
+{
+	return json_integer((json_int_t)v);
+}
+
+void
+output_json_set(json_t *obj, const uint8_t *key, size_t klen, json_t *value)
+{
+	json_t *k = output_json_bytes(key, klen);
+
+	if (k != NULL)
+		json_object_setn_new(obj, json_string_value(k),
+		    json_string_length(k), value);
+	else
+		json_decref(value);
+	json_decref(k);
+}
+
+/*
+ * Write jansson's compact text with epmdctl's escapes: \uXXXX (lower
+ * case, never \b, \f or \r) for C0, DEL, C1 and hidden characters.
+ * Outside strings the text is ASCII without controls, so only strings
+ * change.
+ */
+static void
+write_escaped(const char *text, FILE *f)
+{
+	const uint8_t *p = (const uint8_t *)text;
+	size_t len = strlen(text), i = 0, n;
 	uint32_t cp;
 
-	fputc('"', f);
 	while (i < len) {
 		uint8_t c = p[i];
 
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else if (c >= 0x80) {
-			if ((n = utf8_seq(p + i, len - i)) == 0) {
-				fprintf(f, "\\u%04x", c);
-				i++;
-				continue;
+		if (c == '\\' && i + 1 < len) {
+			char e = (char)p[i + 1];
+
+			if (e == 'b' || e == 'f' || e == 'r') {
+				fprintf(f, "\\u%04x",
+				    e == 'b' ? 8u : e == 'f' ? 12u : 13u);
+				i += 2;
+			} else if (e == 'u' && i + 6 <= len) {
+				fputs("\\u", f);
+				for (n = 2; n < 6; n++)
+					fputc(tolower(p[i + n]), f);
+				i += 6;
+			} else {
+				fwrite(p + i, 1, 2, f);
+				i += 2;
 			}
-			if (policy_find_hidden(p + i, n, &cp) == 0)
-				fprintf(f, "\\u%04x", (unsigned)cp);
-			else
-				fwrite(p + i, 1, n, f);
-			i += n;
 			continue;
-		} else
+		}
+		if (c == 0x7f) {
+			fputs("\\u007f", f);
+			i++;
+			continue;
+		}
+		if (c < 0x80 || (n = utf8_seq(p + i, len - i)) == 0) {
 			fputc(c, f);
-		i++;
-	}
-	fputc('"', f);
-}
-
-void
-output_json_str(FILE *f, const char *s)
-{
-	output_json_bytes(f, (const uint8_t *)s, strlen(s));
-}
-
-void
-output_json_hex(FILE *f, const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	fputc('"', f);
-	for (i = 0; i < len; i++)
-		fprintf(f, "%02x", p[i]);
-	fputc('"', f);
-}
-
-void
-output_json_words(const struct ctl_msg *m, const char *key, bool *first)
-{
-	char text[CTL_MAX_VALUE + 1], *tok, *save = NULL;
-
-	ctlproto_str(m, key, text, sizeof(text));
-	for (tok = strtok_r(text, " ", &save); tok != NULL;
-	     tok = strtok_r(NULL, " ", &save)) {
-		printf("%s", *first ? "" : ",");
-		output_json_str(stdout, tok);
-		*first = false;
+			i++;
+			continue;
+		}
+		if (policy_find_hidden(p + i, n, &cp) == 0)
+			fprintf(f, "\\u%04x", (unsigned)cp);
+		else
+			fwrite(p + i, 1, n, f);
+		i += n;
 	}
 }
 
 void
-output_json_done(void)
+output_json(json_t *doc)
+{
+	char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+	S.json_done = true;
+	json_decref(doc);
+	if (text == NULL) {
+		output_warn("out of memory");
+		return;
+	}
+	write_escaped(text, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+	free(text);
+}
+
+void
+output_json_none(void)
 {
 	S.json_done = true;
 }
@@ -131,10 +222,9 @@ output_failure(bool json, int status)
 {
 	if (!json || status == EXIT_OK || S.json_done)
 		return;
-	printf("{\"ok\":false,\"error\":\"%s\",\"message\":",
+	output_json(json_pack("{s:b,s:s,s:o}", "ok", 0, "error",
 	    status == EXIT_UNREACHABLE ? "unreachable"
 	    : status == EXIT_USAGE     ? "usage"
-				       : "failed");
-	output_json_str(stdout, S.last_warning);
-	printf("}\n");
+				       : "failed",
+	    "message", output_json_str(S.last_warning)));
 }

@@ -2,9 +2,10 @@
 /* Copyright (c) 2026 The epmdd authors */
 /*
  * output: what epmdctl writes besides its tables: warnings on standard
- * error (the last one kept for --json's failure document), and the JSON
- * writer: strings of arbitrary bytes escaped as epmdctl(1) documents,
- * hex strings, and the document a failed command prints with --json.
+ * error (the last one kept for --json's failure document), and JSON:
+ * values for jansson documents from arbitrary bytes, the writer that
+ * escapes them as epmdctl(1) documents, and the document a failed
+ * command prints with --json.
  */
 #ifndef EPMDD_OUTPUT_H
 #define EPMDD_OUTPUT_H
@@ -14,7 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "ctlproto.h"
+#include <jansson.h>
 
 /*
  * "epmdctl: MESSAGE" on standard error (standard output flushed first),
@@ -26,38 +27,51 @@ void output_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void output_quiet(bool quiet);
 
 /*
- * A JSON string of arbitrary bytes.  Bytes that are not UTF-8 (a
- * refused name in watch) are written as the code point of the same
- * value, so the document stays valid.  Control characters, C1 (U+0080
- * to U+009F, which some terminals obey) included, and the other
- * characters that look like a space or like nothing (policy_char_hidden)
- * are escaped as \uXXXX.
+ * JSON values for documents built with jansson.  Each returns a new
+ * reference (NULL when out of memory: jansson's setters then fail and
+ * the document lacks the value).
+ *
+ * output_json_bytes: a string of arbitrary bytes.  Bytes that are not
+ * UTF-8 (a refused name in watch) become the code point of the same
+ * value, so the document stays valid; output_json escapes them.
  */
-void output_json_bytes(FILE *f, const uint8_t *p, size_t len);
-
-/* A JSON string of a C string, escaped as output_json_bytes. */
-void output_json_str(FILE *f, const char *s);
-
-/* Bytes that may not be UTF-8 (extra data): as a hex string. */
-void output_json_hex(FILE *f, const uint8_t *p, size_t len);
+json_t *output_json_bytes(const uint8_t *p, size_t len);
+/* A string of a C string, as output_json_bytes. */
+json_t *output_json_str(const char *s);
+/* Bytes that may not be UTF-8 (extra data): a hex string. */
+json_t *output_json_hex(const uint8_t *p, size_t len);
+/* The words of text ("a b c") as an array of strings. */
+json_t *output_json_words(const char *text);
+/* An unsigned number (at most INT64_MAX, as every counter is). */
+json_t *output_json_u64(uint64_t v);
 
 /*
- * The words of the bytes field key ("a b c") as JSON strings, each
- * after a comma but the first (*first, then false).
+ * Set key (arbitrary bytes, made a string as output_json_bytes) in the
+ * object obj to value, whose reference it takes.
  */
-void output_json_words(const struct ctl_msg *m, const char *key,
-    bool *first);
+void output_json_set(json_t *obj, const uint8_t *key, size_t klen,
+    json_t *value);
 
 /*
- * The command has printed its JSON document, failure or not: the
- * document output_failure would print is not wanted.
+ * Print a document on one line of standard output, compact, keys in
+ * the order they were set, and take its reference.  Control characters
+ * (C0, DEL, C1) and the characters that look like a space or like
+ * nothing (policy_char_hidden) are written as \uXXXX, as epmdctl(1)
+ * says, so that no string reaches a terminal as it is.
  */
-void output_json_done(void);
+void output_json(json_t *doc);
+
+/*
+ * The command said all it had to say on standard error (a usage text):
+ * with --json, output_failure prints no document for it.
+ */
+void output_json_none(void);
 
 /*
  * With --json (json true), a command that failed (status not 0) without
  * a document of its own (the daemon or host unreachable, no answer)
  * still prints one, built from its exit status and the last warning.
+ * A command that printed a document (output_json) has one.
  */
 void output_failure(bool json, int status);
 
