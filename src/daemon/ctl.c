@@ -248,6 +248,19 @@ client_error(struct ctl_client *c, enum ctl_error code, const char *msg,
 
 /* ---------------------------------------------------------- replies */
 
+/* Answer CTL_OK.  False when the answer could not be built. */
+static bool
+client_ok(struct ctl_client *c)
+{
+	struct ctl *ctl = c->ctl;
+
+	ctl->out.len = 0;
+	if (ctlproto_put_empty(&ctl->out, CTL_OK) < 0)
+		return false;
+	client_flush(c);
+	return true;
+}
+
 static int
 put_node(struct ctl *ctl, struct wbuf *w, struct node *n)
 {
@@ -444,24 +457,18 @@ do_stop(struct ctl_client *c, const struct ctl_msg *m)
 	registry_unregister(ctl->cfg.reg, n, REGISTRY_STOPPED,
 	    (int64_t)time(NULL));
 	net_release(ctl->cfg.net, owner);
-	ctl->out.len = 0;
-	if (ctlproto_put_empty(&ctl->out, CTL_OK) == 0)
-		client_flush(c);
+	client_ok(c);
 }
 
 static void
 do_shutdown(struct ctl_client *c, const struct ctl_msg *m)
 {
-	struct ctl *ctl = c->ctl;
-
 	(void)m;
 	log_notice("shutdown requested by uid %u (pid %d)", c->uid, c->pid);
-	ctl->out.len = 0;
-	if (ctlproto_put_empty(&ctl->out, CTL_OK) < 0)
-		return;
 	/* The daemon stops once the client has its answer. */
 	c->shutdown_when_sent = true;
-	client_flush(c);
+	if (!client_ok(c))
+		c->shutdown_when_sent = false;
 }
 
 static void
@@ -491,9 +498,7 @@ do_watch(struct ctl_client *c, const struct ctl_msg *m)
 		ctl->nwatchers++;
 	c->watching = true;
 	c->deadline = 0;
-	ctl->out.len = 0;
-	if (ctlproto_put_empty(&ctl->out, CTL_OK) == 0)
-		client_flush(c);
+	client_ok(c);
 }
 
 static void
@@ -523,9 +528,7 @@ do_upgrade(struct ctl_client *c, const struct ctl_msg *m)
 		client_error(c, CTL_ERR_INTERNAL, msg, false);
 		return;
 	}
-	ctl->out.len = 0;
-	if (ctlproto_put_empty(&ctl->out, CTL_OK) == 0)
-		client_flush(c);
+	client_ok(c);
 }
 
 static void
@@ -548,9 +551,7 @@ do_reload(struct ctl_client *c, const struct ctl_msg *m)
 		client_error(c, CTL_ERR_CONFIG, err, false);
 		return;
 	}
-	ctl->out.len = 0;
-	if (ctlproto_put_empty(&ctl->out, CTL_OK) == 0)
-		client_flush(c);
+	client_ok(c);
 }
 
 static void
