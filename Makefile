@@ -97,7 +97,7 @@ MAIN_INC    = -Isrc/core -Isrc/daemon -Isrc/cli $(UV_CFLAGS)
 # The pure core: no libuv, no libsystemd, no sockets, no logging.  It is
 # an archive: each program takes the modules it uses; the unit tests and
 # the fuzzers link nothing else.
-CORE := util buf codec registry policy dispatch options ctlproto state
+CORE := util buf codec registry policy dispatch options ctlschema ctlproto state
 DAEMON := log net sockdiag member config ctlpolicy ctl sysd persist adopt \
 	upgrade daemon
 # The blocking clients, both on netio's sockets: OTP's client commands
@@ -106,7 +106,8 @@ CLI_OTP := client netio
 CLI_CTL := epmdctl conn output format procfd cmd_nodes cmd_daemon cmd_policy \
 	cmd_watch epmdctl_query epmdctl_metrics epmdctl_check netio
 UNIT := check_main check_buf check_codec check_registry check_dispatch \
-	check_options check_ctlproto check_state check_policy unit_util
+	check_options check_ctlproto check_ctlschema check_state check_policy \
+	unit_util
 
 CORE_OBJS   := $(CORE:%=$(B)/core/%.o)
 CORE_LIB    := $(B)/libcore.a
@@ -393,7 +394,7 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 FUZZ_CODEC_SRC := tests/fuzz/fuzz_codec.c \
 	$(addprefix src/core/,codec.c dispatch.c policy.c registry.c buf.c util.c)
 FUZZ_CTL_SRC := tests/fuzz/fuzz_ctlproto.c \
-	$(addprefix src/core/,ctlproto.c buf.c util.c)
+	$(addprefix src/core/,ctlproto.c ctlschema.c buf.c util.c)
 FUZZ_STATE_SRC := tests/fuzz/fuzz_state.c \
 	$(addprefix src/core/,state.c registry.c codec.c buf.c util.c)
 FUZZ_CONFIG_SRC := tests/fuzz/fuzz_config.c \

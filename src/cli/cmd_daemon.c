@@ -12,37 +12,10 @@
 
 #include "conn.h"
 #include "ctlproto.h"
+#include "ctlschema.h"
 #include "epmdctl.h"
 #include "format.h"
 #include "output.h"
-
-/* status --json: every field of the reply, in its order. */
-static json_t *
-status_json(const struct ctl_msg *m)
-{
-	json_t *doc = json_object();
-	size_t i;
-
-	for (i = 0; doc != NULL && i < m->nfields; i++) {
-		const struct ctl_field *f = &m->fields[i];
-		char list[CTL_MAX_VALUE + 1];
-		json_t *v;
-
-		if ((f->klen == 7 && memcmp(f->key, "relaxed", 7) == 0) ||
-		    (f->klen == 12 && memcmp(f->key, "policy_saved", 12) == 0))
-			v = json_boolean(f->u);
-		else if (f->klen == 6 && memcmp(f->key, "listen", 6) == 0) {
-			memcpy(list, f->p, f->len);
-			list[f->len] = '\0';
-			v = output_json_words(list);
-		} else if (f->kind == CTL_U64)
-			v = output_json_u64(f->u);
-		else
-			v = output_json_bytes(f->p, f->len);
-		output_json_set(doc, (const uint8_t *)f->key, f->klen, v);
-	}
-	return doc;
-}
 
 /* Print every field whose key starts with prefix, as "name N". */
 static void
@@ -74,15 +47,15 @@ static void
 print_policy_status(const struct ctl_msg *m)
 {
 	char source[CTL_MAX_VALUE + 1], error[CTL_MAX_VALUE + 1], age[32];
-	uint64_t ar = ctlproto_u64(m, "policy_access_rules", 0);
-	uint64_t or = ctlproto_u64(m, "policy_owner_rules", 0);
+	uint64_t ar = ctlproto_u64(m, CTL_KEY(POLICY_ACCESS_RULES), 0);
+	uint64_t or = ctlproto_u64(m, CTL_KEY(POLICY_OWNER_RULES), 0);
 
-	ctlproto_str(m, "policy_source", source, sizeof(source));
-	ctlproto_str(m, "policy_error", error, sizeof(error));
+	ctlproto_str(m, CTL_KEY(POLICY_SOURCE), source, sizeof(source));
+	ctlproto_str(m, CTL_KEY(POLICY_ERROR), error, sizeof(error));
 	if (source[0] == '\0' && error[0] == '\0')
 		return;
 	format_duration((int64_t)time(NULL) -
-		(int64_t)ctlproto_u64(m, "policy_loaded_at", 0),
+		(int64_t)ctlproto_u64(m, CTL_KEY(POLICY_LOADED_AT), 0),
 	    age, sizeof(age));
 	if (source[0] == '\0')
 		printf("%-15snone (OTP's rules)\n", "policy");
@@ -90,16 +63,17 @@ print_policy_status(const struct ctl_msg *m)
 		printf("%-15s%s%s, loaded %s ago: %llu access rule%s, %llu "
 		       "ownership rule%s\n",
 		    "policy", source,
-		    ctlproto_u64(m, "policy_saved", 0) ? " (as saved by the "
+		    ctlproto_u64(m, CTL_KEY(POLICY_SAVED),
+		0) ? " (as saved by the "
 							 "previous process)"
 						       : "",
 		    age, (unsigned long long)ar, ar == 1 ? "" : "s",
 		    (unsigned long long)or, or == 1 ? "" : "s");
 	if (error[0] != '\0')
 		printf("%-15slast load failed: %s\n", "", error);
-	print_group(m, "access refused", "access_refused_");
+	print_group(m, "access refused", CTL_KEY(ACCESS_REFUSED_));
 	printf("%-15s%llu\n", "not owner",
-	    (unsigned long long)ctlproto_u64(m, "owner_refused", 0));
+	    (unsigned long long)ctlproto_u64(m, CTL_KEY(OWNER_REFUSED), 0));
 }
 
 static void
@@ -107,42 +81,43 @@ print_status(const struct ctl_msg *m)
 {
 	char version[128], listen[CTL_MAX_VALUE + 1], control[256], up[32];
 
-	format_duration((int64_t)ctlproto_u64(m, "uptime", 0), up, sizeof(up));
+	format_duration((int64_t)ctlproto_u64(m, CTL_KEY(UPTIME), 0), up,
+	    sizeof(up));
 	printf("epmdd %s, pid %llu, up %s\n",
-	    ctlproto_str(m, "version", version, sizeof(version)),
-	    (unsigned long long)ctlproto_u64(m, "pid", 0), up);
+	    ctlproto_str(m, CTL_KEY(VERSION), version, sizeof(version)),
+	    (unsigned long long)ctlproto_u64(m, CTL_KEY(PID), 0), up);
 	printf("%-15s%s\n", "listening",
-	    ctlproto_str(m, "listen", listen, sizeof(listen)));
+	    ctlproto_str(m, CTL_KEY(LISTEN), listen, sizeof(listen)));
 	printf("%-15s%s\n", "control",
-	    ctlproto_str(m, "control", control, sizeof(control)));
+	    ctlproto_str(m, CTL_KEY(CONTROL), control, sizeof(control)));
 	printf("%-15srelaxed command check %s, packet timeout %llu s\n",
-	    "settings", ctlproto_u64(m, "relaxed", 0) ? "on" : "off",
-	    (unsigned long long)ctlproto_u64(m, "packet_timeout", 0));
+	    "settings", ctlproto_u64(m, CTL_KEY(RELAXED), 0) ? "on" : "off",
+	    (unsigned long long)ctlproto_u64(m, CTL_KEY(PACKET_TIMEOUT), 0));
 	printf("%-15s%llu registered, %llu old names remembered\n", "nodes",
-	    (unsigned long long)ctlproto_u64(m, "nodes", 0),
-	    (unsigned long long)ctlproto_u64(m, "old_names", 0));
+	    (unsigned long long)ctlproto_u64(m, CTL_KEY(NODES), 0),
+	    (unsigned long long)ctlproto_u64(m, CTL_KEY(OLD_NAMES), 0));
 	printf("%-15s%llu\n", "registrations",
-	    (unsigned long long)ctlproto_u64(m, "registrations", 0));
-	print_group(m, "unregistered", "unregistered_");
+	    (unsigned long long)ctlproto_u64(m, CTL_KEY(REGISTRATIONS), 0));
+	print_group(m, "unregistered", CTL_KEY(UNREGISTERED_));
 	printf("%-15shit %llu, miss %llu\n", "lookups",
-	    (unsigned long long)ctlproto_u64(m, "lookups_hit", 0),
-	    (unsigned long long)ctlproto_u64(m, "lookups_miss", 0));
+	    (unsigned long long)ctlproto_u64(m, CTL_KEY(LOOKUPS_HIT), 0),
+	    (unsigned long long)ctlproto_u64(m, CTL_KEY(LOOKUPS_MISS), 0));
 	printf("%-15snames %llu, dump %llu, kill %llu, stop %llu\n",
 	    "requests",
-	    (unsigned long long)ctlproto_u64(m, "names_requests", 0),
-	    (unsigned long long)ctlproto_u64(m, "dump_requests", 0),
-	    (unsigned long long)ctlproto_u64(m, "kill_requests", 0),
-	    (unsigned long long)ctlproto_u64(m, "stop_requests", 0));
-	print_group(m, "refused", "refused_");
+	    (unsigned long long)ctlproto_u64(m, CTL_KEY(NAMES_REQUESTS), 0),
+	    (unsigned long long)ctlproto_u64(m, CTL_KEY(DUMP_REQUESTS), 0),
+	    (unsigned long long)ctlproto_u64(m, CTL_KEY(KILL_REQUESTS), 0),
+	    (unsigned long long)ctlproto_u64(m, CTL_KEY(STOP_REQUESTS), 0));
+	print_group(m, "refused", CTL_KEY(REFUSED_));
 	print_policy_status(m);
 	printf("%-15s%llu now, %llu peak, %llu limit; %llu accepted, %llu "
 	       "accept errors\n",
 	    "connections",
-	    (unsigned long long)ctlproto_u64(m, "connections", 0),
-	    (unsigned long long)ctlproto_u64(m, "connections_peak", 0),
-	    (unsigned long long)ctlproto_u64(m, "connections_limit", 0),
-	    (unsigned long long)ctlproto_u64(m, "accepted", 0),
-	    (unsigned long long)ctlproto_u64(m, "accept_errors", 0));
+	    (unsigned long long)ctlproto_u64(m, CTL_KEY(CONNECTIONS), 0),
+	    (unsigned long long)ctlproto_u64(m, CTL_KEY(CONNECTIONS_PEAK), 0),
+	    (unsigned long long)ctlproto_u64(m, CTL_KEY(CONNECTIONS_LIMIT), 0),
+	    (unsigned long long)ctlproto_u64(m, CTL_KEY(ACCEPTED), 0),
+	    (unsigned long long)ctlproto_u64(m, CTL_KEY(ACCEPT_ERRORS), 0));
 }
 
 int
@@ -160,8 +135,14 @@ cmd_status(int argc, char **argv)
 	conn_req_begin(&req, CTL_STATUS);
 	r = conn_call(c, &req, "status", CTL_STATUS_REPLY, &m);
 	if (r == EXIT_OK) {
-		if (opts.json)
-			output_json(status_json(&m));
+		if (opts.json) {
+			/* status --json: every field of the reply, in its
+			 * order, as ctlschema says. */
+			json_t *doc = json_object();
+
+			output_json_message(doc, &m);
+			output_json(doc);
+		}
 		else
 			print_status(&m);
 	}

@@ -17,6 +17,7 @@
 #include "codec.h"
 #include "conn.h"
 #include "ctlproto.h"
+#include "ctlschema.h"
 #include "epmdctl.h"
 #include "format.h"
 #include "netio.h"
@@ -40,7 +41,7 @@ struct row {
 static bool
 rule_cell(const struct ctl_msg *m, char *buf, size_t size)
 {
-	const struct ctl_field *f = ctlproto_find(m, "owner_rule");
+	const struct ctl_field *f = ctlproto_find(m, CTL_KEY(OWNER_RULE));
 	char pattern[64]; /* a long one is cut (JSON has it whole) */
 
 	if (f == NULL || f->kind != CTL_BYTES) {
@@ -49,8 +50,8 @@ rule_cell(const struct ctl_msg *m, char *buf, size_t size)
 	}
 	format_safe(f->p, f->len, pattern, sizeof(pattern));
 	snprintf(buf, size, "%s (line %llu%s)", pattern,
-	    (unsigned long long)ctlproto_u64(m, "owner_rule_line", 0),
-	    ctlproto_u64(m, "owner_allowed", 1) ? ""
+	    (unsigned long long)ctlproto_u64(m, CTL_KEY(OWNER_RULE_LINE), 0),
+	    ctlproto_u64(m, CTL_KEY(OWNER_ALLOWED), 1) ? ""
 						 : ", holder not allowed");
 	return true;
 }
@@ -59,44 +60,48 @@ rule_cell(const struct ctl_msg *m, char *buf, size_t size)
 static json_t *
 owner_rule_json(const struct ctl_msg *m)
 {
-	const struct ctl_field *f = ctlproto_find(m, "owner_rule");
+	const struct ctl_field *f = ctlproto_find(m, CTL_KEY(OWNER_RULE));
 	char ids[CTL_MAX_VALUE + 1];
 
 	if (f == NULL || f->kind != CTL_BYTES)
 		return json_null();
 	return json_pack("{s:o,s:o,s:o,s:b}", "pattern",
 	    output_json_bytes(f->p, f->len), "line",
-	    output_json_u64(ctlproto_u64(m, "owner_rule_line", 0)), "owners",
-	    output_json_words(ctlproto_str(m, "owner_ids", ids, sizeof(ids))),
-	    "holder_allowed", ctlproto_u64(m, "owner_allowed", 0) != 0);
+	    output_json_u64(ctlproto_u64(m, CTL_KEY(OWNER_RULE_LINE), 0)),
+	"owners",
+	    output_json_words(ctlproto_str(m, CTL_KEY(OWNER_IDS), ids,
+	sizeof(ids))),
+	    "holder_allowed", ctlproto_u64(m, CTL_KEY(OWNER_ALLOWED), 0) != 0);
 }
 
 /* One node for names --json; pid is -1 when not known. */
 static json_t *
 node_json(const struct ctl_msg *m, long pid, time_t now)
 {
-	const struct ctl_field *f = ctlproto_find(m, "name");
-	const struct ctl_field *ex = ctlproto_find(m, "extra");
-	uint64_t uid = ctlproto_u64(m, "uid", UINT32_MAX);
-	uint64_t type = ctlproto_u64(m, "type", 0);
-	uint64_t at = ctlproto_u64(m, "registered_at", 0);
+	const struct ctl_field *f = ctlproto_find(m, CTL_KEY(NAME));
+	const struct ctl_field *ex = ctlproto_find(m, CTL_KEY(EXTRA));
+	uint64_t uid = ctlproto_u64(m, CTL_KEY(UID), UINT32_MAX);
+	uint64_t type = ctlproto_u64(m, CTL_KEY(TYPE), 0);
+	uint64_t at = ctlproto_u64(m, CTL_KEY(REGISTERED_AT), 0);
 	char peer[128], user[64];
 	json_t *node;
 
 	node = json_pack("{s:o,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o}",
 	    "name", output_json_bytes(f->p, f->len), "port",
-	    output_json_u64(ctlproto_u64(m, "port", 0)), "type",
+	    output_json_u64(ctlproto_u64(m, CTL_KEY(PORT), 0)), "type",
 	    format_type_name(type), "type_code", output_json_u64(type),
-	    "protocol", output_json_u64(ctlproto_u64(m, "protocol", 0)),
+	    "protocol", output_json_u64(ctlproto_u64(m, CTL_KEY(PROTOCOL), 0)),
 	    "highest_version",
-	    output_json_u64(ctlproto_u64(m, "highest_version", 0)),
+	    output_json_u64(ctlproto_u64(m, CTL_KEY(HIGHEST_VERSION), 0)),
 	    "lowest_version",
-	    output_json_u64(ctlproto_u64(m, "lowest_version", 0)), "creation",
-	    output_json_u64(ctlproto_u64(m, "creation", 0)), "extra",
+	    output_json_u64(ctlproto_u64(m, CTL_KEY(LOWEST_VERSION), 0)),
+	"creation",
+	    output_json_u64(ctlproto_u64(m, CTL_KEY(CREATION), 0)), "extra",
 	    output_json_hex(ex != NULL ? ex->p : NULL, ex != NULL ? ex->len : 0),
 	    "registered_at", output_json_u64(at), "registered_seconds",
 	    (json_int_t)((int64_t)now - (int64_t)at), "peer",
-	    output_json_str(ctlproto_str(m, "peer", peer, sizeof(peer))));
+	    output_json_str(ctlproto_str(m, CTL_KEY(PEER), peer,
+	sizeof(peer))));
 	if (node == NULL)
 		return NULL;
 	if (uid > UINT32_MAX - 1) {
@@ -136,34 +141,36 @@ print_nodes(struct row *rows, size_t n)
 		return EXIT_FAIL;
 	}
 	for (i = 0; i < n; i++)
-		if ((inodes[ni] = ctlproto_u64(&rows[i].m, "inode", 0)) != 0)
+		if ((inodes[ni] = ctlproto_u64(&rows[i].m, CTL_KEY(INODE),
+		    0)) != 0)
 			ni++;
 	qsort(inodes, ni, sizeof(*inodes), procfd_cmp_inode);
 	procfd_find_pids(inodes, pids, ni);
 
 	for (i = 0; i < n; i++) {
 		const struct ctl_msg *m = &rows[i].m;
-		const struct ctl_field *name = ctlproto_find(m, "name");
-		uint64_t hv = ctlproto_u64(m, "highest_version", 0);
-		uint64_t lv = ctlproto_u64(m, "lowest_version", 0);
-		uint64_t proto = ctlproto_u64(m, "protocol", 0);
-		uint64_t ino = ctlproto_u64(m, "inode", 0);
+		const struct ctl_field *name = ctlproto_find(m, CTL_KEY(NAME));
+		uint64_t hv = ctlproto_u64(m, CTL_KEY(HIGHEST_VERSION), 0);
+		uint64_t lv = ctlproto_u64(m, CTL_KEY(LOWEST_VERSION), 0);
+		uint64_t proto = ctlproto_u64(m, CTL_KEY(PROTOCOL), 0);
+		uint64_t ino = ctlproto_u64(m, CTL_KEY(INODE), 0);
 		char user[64];
 		const uint64_t *hit;
 
 		format_safe(name->p, name->len, cells[i][0],
 		    sizeof(cells[i][0]));
 		snprintf(cells[i][1], 128, "%llu",
-		    (unsigned long long)ctlproto_u64(m, "port", 0));
-		format_type(ctlproto_u64(m, "type", 0), cells[i][2], 128);
+		    (unsigned long long)ctlproto_u64(m, CTL_KEY(PORT), 0));
+		format_type(ctlproto_u64(m, CTL_KEY(TYPE), 0), cells[i][2],
+		    128);
 		format_proto(proto, cells[i][3], 128);
 		format_versions(lv, hv, cells[i][4], 128);
 		snprintf(cells[i][5], 128, "%llu",
-		    (unsigned long long)ctlproto_u64(m, "creation", 0));
+		    (unsigned long long)ctlproto_u64(m, CTL_KEY(CREATION), 0));
 		format_duration((int64_t)now -
-			(int64_t)ctlproto_u64(m, "registered_at", 0),
+			(int64_t)ctlproto_u64(m, CTL_KEY(REGISTERED_AT), 0),
 		    cells[i][6], 128);
-		format_user(ctlproto_u64(m, "uid", UINT32_MAX), user,
+		format_user(ctlproto_u64(m, CTL_KEY(UID), UINT32_MAX), user,
 		    sizeof(user));
 		hit = ino != 0 ? bsearch(&ino, inodes, ni, sizeof(*inodes),
 				     procfd_cmp_inode)
@@ -182,7 +189,8 @@ print_nodes(struct row *rows, size_t n)
 		json_t *nodes = json_array();
 
 		for (i = 0; i < n; i++) {
-			uint64_t ino = ctlproto_u64(&rows[i].m, "inode", 0);
+			uint64_t ino = ctlproto_u64(&rows[i].m, CTL_KEY(INODE),
+			    0);
 			const uint64_t *hit = ino != 0
 			    ? bsearch(&ino, inodes, ni, sizeof(*inodes),
 				  procfd_cmp_inode)

@@ -15,6 +15,7 @@
 #include "codec.h"
 #include "conn.h"
 #include "ctlproto.h"
+#include "ctlschema.h"
 #include "epmdctl.h"
 #include "format.h"
 #include "output.h"
@@ -41,16 +42,18 @@ policy_head_json(const struct ctl_msg *m)
 	char source[CTL_MAX_VALUE + 1], file[CTL_MAX_VALUE + 1],
 	    error[CTL_MAX_VALUE + 1];
 
-	ctlproto_str(m, "source", source, sizeof(source));
-	ctlproto_str(m, "file", file, sizeof(file));
-	ctlproto_str(m, "error", error, sizeof(error));
+	ctlproto_str(m, CTL_KEY(SOURCE), source, sizeof(source));
+	ctlproto_str(m, CTL_KEY(FILE), file, sizeof(file));
+	ctlproto_str(m, CTL_KEY(ERROR), error, sizeof(error));
 	return json_pack("{s:o,s:o,s:b,s:b,s:o,s:o,s:o,s:o,s:{},s:[]}",
 	    "source", output_json_str(source), "file", output_json_str(file),
-	    "configured", ctlproto_u64(m, "configured", 0) != 0, "saved",
-	    ctlproto_u64(m, "saved", 0) != 0, "loaded_at",
-	    output_json_u64(ctlproto_u64(m, "loaded_at", 0)), "loads",
-	    output_json_u64(ctlproto_u64(m, "loads", 0)), "load_failures",
-	    output_json_u64(ctlproto_u64(m, "load_failures", 0)), "error",
+	    "configured", ctlproto_u64(m, CTL_KEY(CONFIGURED), 0) != 0, "saved",
+	    ctlproto_u64(m, CTL_KEY(SAVED), 0) != 0, "loaded_at",
+	    output_json_u64(ctlproto_u64(m, CTL_KEY(LOADED_AT), 0)), "loads",
+	    output_json_u64(ctlproto_u64(m, CTL_KEY(LOADS), 0)),
+	"load_failures",
+	    output_json_u64(ctlproto_u64(m, CTL_KEY(LOAD_FAILURES), 0)),
+	"error",
 	    error[0] != '\0' ? output_json_str(error) : json_null(),
 	    "access", "owners");
 }
@@ -62,17 +65,19 @@ policy_head_text(const struct ctl_msg *m)
 	char source[CTL_MAX_VALUE + 1], file[CTL_MAX_VALUE + 1],
 	    error[CTL_MAX_VALUE + 1], when[48];
 
-	ctlproto_str(m, "source", source, sizeof(source));
-	ctlproto_str(m, "file", file, sizeof(file));
-	ctlproto_str(m, "error", error, sizeof(error));
-	format_time(ctlproto_u64(m, "loaded_at", 0) * 1000, when, sizeof(when));
-	if (!ctlproto_u64(m, "configured", 0) && ctlproto_u64(m, "saved", 0))
+	ctlproto_str(m, CTL_KEY(SOURCE), source, sizeof(source));
+	ctlproto_str(m, CTL_KEY(FILE), file, sizeof(file));
+	ctlproto_str(m, CTL_KEY(ERROR), error, sizeof(error));
+	format_time(ctlproto_u64(m, CTL_KEY(LOADED_AT), 0) * 1000, when,
+	    sizeof(when));
+	if (!ctlproto_u64(m, CTL_KEY(CONFIGURED), 0) && ctlproto_u64(m,
+	    CTL_KEY(SAVED), 0))
 		printf("# no configuration, as the previous process had none: "
 		       "OTP's rules\n");
-	else if (!ctlproto_u64(m, "configured", 0))
+	else if (!ctlproto_u64(m, CTL_KEY(CONFIGURED), 0))
 		printf("# no configuration%s%s%s: OTP's rules\n",
 		    file[0] ? " (" : "", file, file[0] ? " absent)" : "");
-	else if (ctlproto_u64(m, "saved", 0))
+	else if (ctlproto_u64(m, CTL_KEY(SAVED), 0))
 		printf("# the policy in force: %s as the previous process had "
 		       "it, since %s\n",
 		    source, when);
@@ -91,23 +96,23 @@ policy_head_text(const struct ctl_msg *m)
 static void
 policy_rule_json(const struct ctl_msg *m, json_t *doc)
 {
-	const struct ctl_field *rule = ctlproto_find(m, "rule");
+	const struct ctl_field *rule = ctlproto_find(m, CTL_KEY(RULE));
 	char kind[16], origin[16], words[CTL_MAX_VALUE + 1];
-	uint64_t lineno = ctlproto_u64(m, "line", 0);
+	uint64_t lineno = ctlproto_u64(m, CTL_KEY(LINE), 0);
 	json_t *access = json_object_get(doc, "access"), *entry, *owners,
 	    *entries;
 	size_t i;
 
-	ctlproto_str(m, "kind", kind, sizeof(kind));
-	ctlproto_str(m, "origin", origin, sizeof(origin));
+	ctlproto_str(m, CTL_KEY(KIND), kind, sizeof(kind));
+	ctlproto_str(m, CTL_KEY(ORIGIN), origin, sizeof(origin));
 	if (strcmp(kind, "owner") == 0) {
 		if ((owners = json_array()) == NULL)
 			return;
 		for (i = 0; i < m->nfields; i++) {
 			const struct ctl_field *o = &m->fields[i];
 
-			if (o->kind == CTL_BYTES && o->klen == 5 &&
-			    memcmp(o->key, "owner", 5) == 0)
+			if (o->kind == CTL_BYTES &&
+			    ctlproto_is_key(o, CTL_KEY(OWNER)))
 				json_array_append_new(owners,
 				    output_json_bytes(o->p, o->len));
 		}
@@ -128,7 +133,7 @@ policy_rule_json(const struct ctl_msg *m, json_t *doc)
 		    json_incref(entry));
 		json_decref(entry);
 	}
-	ctlproto_str(m, "rule", words, sizeof(words));
+	ctlproto_str(m, CTL_KEY(RULE), words, sizeof(words));
 	if ((entries = output_json_words(words)) != NULL)
 		json_array_extend(json_object_get(entry, "entries"), entries);
 	json_decref(entries);
@@ -138,21 +143,21 @@ policy_rule_json(const struct ctl_msg *m, json_t *doc)
 static void
 policy_rule_text(const struct ctl_msg *m)
 {
-	const struct ctl_field *rule = ctlproto_find(m, "rule");
+	const struct ctl_field *rule = ctlproto_find(m, CTL_KEY(RULE));
 	char kind[16], origin[16], note[48],
 	    owners[POLICY_MAX_IDS * (POLICY_MAX_ID_NAME + 8) + 1],
 	    shown[CODEC_MAX_NAME_BYTES * 4 + 1],
 	    line[sizeof(owners) + CTL_MAX_VALUE * 4 + 32];
 	size_t i, len = 0;
 
-	ctlproto_str(m, "kind", kind, sizeof(kind));
-	ctlproto_str(m, "origin", origin, sizeof(origin));
+	ctlproto_str(m, CTL_KEY(KIND), kind, sizeof(kind));
+	ctlproto_str(m, CTL_KEY(ORIGIN), origin, sizeof(origin));
 	owners[0] = '\0';
 	for (i = 0; i < m->nfields; i++) {
 		const struct ctl_field *o = &m->fields[i];
 
-		if (o->kind != CTL_BYTES || o->klen != 5 ||
-		    memcmp(o->key, "owner", 5) != 0 ||
+		if (o->kind != CTL_BYTES || !ctlproto_is_key(o,
+		    CTL_KEY(OWNER)) ||
 		    len + o->len + 2 > sizeof(owners))
 			continue;
 		if (len > 0)
@@ -162,7 +167,8 @@ policy_rule_text(const struct ctl_msg *m)
 		owners[len] = '\0';
 	}
 	format_safe(rule->p, rule->len, shown, sizeof(shown));
-	origin_note(origin, ctlproto_u64(m, "line", 0), note, sizeof(note));
+	origin_note(origin, ctlproto_u64(m, CTL_KEY(LINE), 0), note,
+	    sizeof(note));
 	snprintf(line, sizeof(line), "%s %s%s%s", kind, shown,
 	    owners[0] ? " " : "", owners);
 	printf("%-40s # %s\n", line, note);
@@ -216,38 +222,38 @@ show_policy(void)
 static json_t *
 verdict_json(const struct ctl_msg *m, const char *name)
 {
-	const struct ctl_field *f = ctlproto_find(m, "owner_rule");
+	const struct ctl_field *f = ctlproto_find(m, CTL_KEY(OWNER_RULE));
 	char kind[16], addr[64], mode[CTL_MAX_VALUE + 1], entry[64],
 	    origin[16], ids[CTL_MAX_VALUE + 1];
 	json_t *owner_rule = json_null();
 
-	ctlproto_str(m, "kind", kind, sizeof(kind));
-	ctlproto_str(m, "address", addr, sizeof(addr));
-	ctlproto_str(m, "access_mode", mode, sizeof(mode));
-	ctlproto_str(m, "access_entry", entry, sizeof(entry));
-	ctlproto_str(m, "access_origin", origin, sizeof(origin));
+	ctlproto_str(m, CTL_KEY(KIND), kind, sizeof(kind));
+	ctlproto_str(m, CTL_KEY(ADDRESS), addr, sizeof(addr));
+	ctlproto_str(m, CTL_KEY(ACCESS_MODE), mode, sizeof(mode));
+	ctlproto_str(m, CTL_KEY(ACCESS_ENTRY), entry, sizeof(entry));
+	ctlproto_str(m, CTL_KEY(ACCESS_ORIGIN), origin, sizeof(origin));
 	if (f != NULL)
 		owner_rule = json_pack("{s:o,s:o,s:b,s:o}", "pattern",
 		    output_json_bytes(f->p, f->len), "line",
-		    output_json_u64(ctlproto_u64(m, "owner_line", 0)),
-		    "allowed", ctlproto_u64(m, "owner_allowed", 0) != 0,
+		    output_json_u64(ctlproto_u64(m, CTL_KEY(OWNER_LINE), 0)),
+		    "allowed", ctlproto_u64(m, CTL_KEY(OWNER_ALLOWED), 0) != 0,
 		    "owners",
-		    output_json_words(ctlproto_str(m, "owner_ids", ids,
+		    output_json_words(ctlproto_str(m, CTL_KEY(OWNER_IDS), ids,
 			sizeof(ids))));
 	return json_pack("{s:b,s:o,s:o,s:b,s:{s:b,s:o,s:o,s:o,s:o},s:o,s:o,"
 			 "s:o}",
-	    "allowed", ctlproto_u64(m, "allowed", 0) != 0, "kind",
+	    "allowed", ctlproto_u64(m, CTL_KEY(ALLOWED), 0) != 0, "kind",
 	    output_json_str(kind), "address", output_json_str(addr), "local",
-	    ctlproto_u64(m, "local", 0) != 0, "access", "allowed",
-	    ctlproto_u64(m, "access_allowed", 0) != 0, "mode",
+	    ctlproto_u64(m, CTL_KEY(LOCAL), 0) != 0, "access", "allowed",
+	    ctlproto_u64(m, CTL_KEY(ACCESS_ALLOWED), 0) != 0, "mode",
 	    output_json_str(mode), "origin", output_json_str(origin), "line",
 	    strcmp(origin, "file") == 0
-		? output_json_u64(ctlproto_u64(m, "access_line", 0))
+		? output_json_u64(ctlproto_u64(m, CTL_KEY(ACCESS_LINE), 0))
 		: json_null(),
 	    "entry", entry[0] != '\0' ? output_json_str(entry) : json_null(),
 	    "name", name != NULL ? output_json_str(name) : json_null(), "uid",
-	    ctlproto_find(m, "uid") != NULL
-		? output_json_u64(ctlproto_u64(m, "uid", 0))
+	    ctlproto_find(m, CTL_KEY(UID)) != NULL
+		? output_json_u64(ctlproto_u64(m, CTL_KEY(UID), 0))
 		: json_null(),
 	    "owner_rule", owner_rule);
 }
@@ -279,25 +285,26 @@ verdict(struct conn *c, int argc, char **argv)
 		}
 	}
 	conn_req_begin(&req, CTL_POLICY_TEST);
-	conn_req_str(&req, "address", argv[0]);
-	conn_req_str(&req, "request", argv[1]);
+	conn_req_str(&req, CTL_KEY(ADDRESS), argv[0]);
+	conn_req_str(&req, CTL_KEY(REQUEST), argv[1]);
 	if (name != NULL)
-		conn_req_str(&req, "name", name);
+		conn_req_str(&req, CTL_KEY(NAME), name);
 	if (uid < UINT32_MAX)
-		conn_req_u64(&req, "uid", uid);
+		conn_req_u64(&req, CTL_KEY(UID), uid);
 	r = conn_call(c, &req, "policy test", CTL_VERDICT, &m);
 	/* A request the daemon cannot read is a usage error. */
 	if (r != EXIT_OK)
 		return m.type == CTL_ERROR &&
-			ctlproto_u64(&m, "code", 0) == CTL_ERR_BAD_REQUEST
+			ctlproto_u64(&m, CTL_KEY(CODE),
+			    0) == CTL_ERR_BAD_REQUEST
 		    ? EXIT_USAGE
 		    : r;
-	allowed = ctlproto_u64(&m, "allowed", 0) != 0;
-	ctlproto_str(&m, "kind", kind, sizeof(kind));
-	ctlproto_str(&m, "address", addr, sizeof(addr));
-	ctlproto_str(&m, "access_entry", entry, sizeof(entry));
-	ctlproto_str(&m, "access_origin", origin, sizeof(origin));
-	f = ctlproto_find(&m, "owner_rule");
+	allowed = ctlproto_u64(&m, CTL_KEY(ALLOWED), 0) != 0;
+	ctlproto_str(&m, CTL_KEY(KIND), kind, sizeof(kind));
+	ctlproto_str(&m, CTL_KEY(ADDRESS), addr, sizeof(addr));
+	ctlproto_str(&m, CTL_KEY(ACCESS_ENTRY), entry, sizeof(entry));
+	ctlproto_str(&m, CTL_KEY(ACCESS_ORIGIN), origin, sizeof(origin));
+	f = ctlproto_find(&m, CTL_KEY(OWNER_RULE));
 	if (opts.json) {
 		output_json(verdict_json(&m, name));
 		return allowed ? EXIT_OK : EXIT_FAIL;
@@ -307,16 +314,19 @@ verdict(struct conn *c, int argc, char **argv)
 		    sizeof(shown));
 	printf("%s: %s%s%s from %s (%s)", allowed ? "allowed" : "refused",
 	    kind, name != NULL ? " " : "", name != NULL ? shown : "", addr,
-	    ctlproto_u64(&m, "local", 0) ? "local" : "not local");
-	if (ctlproto_find(&m, "uid") != NULL) {
-		format_user(ctlproto_u64(&m, "uid", 0), user, sizeof(user));
+	    ctlproto_u64(&m, CTL_KEY(LOCAL), 0) ? "local" : "not local");
+	if (ctlproto_find(&m, CTL_KEY(UID)) != NULL) {
+		format_user(ctlproto_u64(&m, CTL_KEY(UID), 0), user,
+		    sizeof(user));
 		printf(", uid %llu (%s)",
-		    (unsigned long long)ctlproto_u64(&m, "uid", 0), user);
+		    (unsigned long long)ctlproto_u64(&m, CTL_KEY(UID), 0),
+		user);
 	}
 	putchar('\n');
-	ctlproto_str(&m, "access_mode", ids, sizeof(ids));
+	ctlproto_str(&m, CTL_KEY(ACCESS_MODE), ids, sizeof(ids));
 	printf("  access: %s by ",
-	    ctlproto_u64(&m, "access_allowed", 0) ? "allowed" : "refused");
+	    ctlproto_u64(&m, CTL_KEY(ACCESS_ALLOWED),
+	0) ? "allowed" : "refused");
 	if (strcmp(ids, "list") != 0)
 		printf("\"%s %s\"", kind, ids);
 	else if (entry[0] != '\0')
@@ -325,7 +335,8 @@ verdict(struct conn *c, int argc, char **argv)
 		printf("the %s rule: no entry matches", kind);
 	if (strcmp(origin, "file") == 0)
 		printf(" (line %llu)\n",
-		    (unsigned long long)ctlproto_u64(&m, "access_line", 0));
+		    (unsigned long long)ctlproto_u64(&m, CTL_KEY(ACCESS_LINE),
+		0));
 	else if (strcmp(origin, "option") == 0)
 		printf(" (-allow)\n");
 	else
@@ -335,15 +346,17 @@ verdict(struct conn *c, int argc, char **argv)
 			printf("  owner: no ownership rule covers %s\n", shown);
 		else {
 			format_safe(f->p, f->len, rule, sizeof(rule));
-			ctlproto_str(&m, "owner_ids", ids, sizeof(ids));
+			ctlproto_str(&m, CTL_KEY(OWNER_IDS), ids, sizeof(ids));
 			printf("  owner: %s by owner %s %s (line %llu)%s\n",
-			    ctlproto_u64(&m, "owner_allowed", 0) ? "allowed"
+			    ctlproto_u64(&m, CTL_KEY(OWNER_ALLOWED),
+			0) ? "allowed"
 								 : "refused",
 			    rule, ids,
-			    (unsigned long long)ctlproto_u64(&m, "owner_line",
+			    (unsigned long long)ctlproto_u64(&m,
+			CTL_KEY(OWNER_LINE),
 				0),
-			    ctlproto_find(&m, "uid") != NULL ? ""
-			    : !ctlproto_u64(&m, "local", 0)
+			    ctlproto_find(&m, CTL_KEY(UID)) != NULL ? ""
+			    : !ctlproto_u64(&m, CTL_KEY(LOCAL), 0)
 				? ": the owner of a socket on another host "
 				  "is never known"
 				: ": the socket's owner is not known (--uid "

@@ -17,6 +17,7 @@
 #include "codec.h"
 #include "conn.h"
 #include "ctlproto.h"
+#include "ctlschema.h"
 #include "epmdctl.h"
 #include "format.h"
 #include "output.h"
@@ -37,35 +38,13 @@ on_interrupt(int sig)
 	conn_interrupt();
 }
 
-/* watch --json: an event's fields, in their order. */
+/* watch --json: the time, then the event's fields as ctlschema says. */
 static json_t *
 event_json(const struct ctl_msg *m, const char *stamp)
 {
 	json_t *doc = json_pack("{s:s}", "time", stamp);
-	size_t i;
 
-	for (i = 0; doc != NULL && i < m->nfields; i++) {
-		const struct ctl_field *f = &m->fields[i];
-		json_t *v;
-
-		/* As in names: type by name, an unknown uid is null. */
-		if (f->kind == CTL_U64 && f->klen == 4 &&
-		    memcmp(f->key, "type", 4) == 0) {
-			json_object_set_new(doc, "type",
-			    json_string(format_type_name(f->u)));
-			json_object_set_new(doc, "type_code",
-			    output_json_u64(f->u));
-			continue;
-		}
-		if (f->kind == CTL_U64 && f->klen == 3 &&
-		    memcmp(f->key, "uid", 3) == 0 && f->u >= UINT32_MAX)
-			v = json_null();
-		else if (f->kind == CTL_U64)
-			v = output_json_u64(f->u);
-		else
-			v = output_json_bytes(f->p, f->len);
-		output_json_set(doc, (const uint8_t *)f->key, f->klen, v);
-	}
+	output_json_message(doc, m);
 	return doc;
 }
 
@@ -74,10 +53,10 @@ print_event(const struct ctl_msg *m)
 {
 	char ev[32], peer[128], reason[64], request[32], stamp[48], user[64],
 	    shown[CODEC_MAX_NAME_BYTES * 4 + 1], type[32], rule[256];
-	const struct ctl_field *name = ctlproto_find(m, "name");
+	const struct ctl_field *name = ctlproto_find(m, CTL_KEY(NAME));
 
-	format_time(ctlproto_u64(m, "time_ms", 0), stamp, sizeof(stamp));
-	ctlproto_str(m, "event", ev, sizeof(ev));
+	format_time(ctlproto_u64(m, CTL_KEY(TIME_MS), 0), stamp, sizeof(stamp));
+	ctlproto_str(m, CTL_KEY(EVENT), ev, sizeof(ev));
 	if (opts.json) {
 		output_json(event_json(m, stamp));
 		return;
@@ -88,26 +67,28 @@ print_event(const struct ctl_msg *m)
 		printf(" %s", shown);
 	}
 	if (strcmp(ev, "registered") == 0) {
-		format_type(ctlproto_u64(m, "type", 0), type, sizeof(type));
-		format_user(ctlproto_u64(m, "uid", UINT32_MAX), user,
+		format_type(ctlproto_u64(m, CTL_KEY(TYPE), 0), type,
+		    sizeof(type));
+		format_user(ctlproto_u64(m, CTL_KEY(UID), UINT32_MAX), user,
 		    sizeof(user));
 		printf(" port %llu creation %llu type %s from %s (user %s)",
-		    (unsigned long long)ctlproto_u64(m, "port", 0),
-		    (unsigned long long)ctlproto_u64(m, "creation", 0), type,
-		    ctlproto_str(m, "peer", peer, sizeof(peer)), user);
+		    (unsigned long long)ctlproto_u64(m, CTL_KEY(PORT), 0),
+		    (unsigned long long)ctlproto_u64(m, CTL_KEY(CREATION), 0),
+		type,
+		    ctlproto_str(m, CTL_KEY(PEER), peer, sizeof(peer)), user);
 	} else if (strcmp(ev, "unregistered") == 0)
 		printf(" port %llu creation %llu: %s",
-		    (unsigned long long)ctlproto_u64(m, "port", 0),
-		    (unsigned long long)ctlproto_u64(m, "creation", 0),
-		    ctlproto_str(m, "reason", reason, sizeof(reason)));
+		    (unsigned long long)ctlproto_u64(m, CTL_KEY(PORT), 0),
+		    (unsigned long long)ctlproto_u64(m, CTL_KEY(CREATION), 0),
+		    ctlproto_str(m, CTL_KEY(REASON), reason, sizeof(reason)));
 	else {
 		printf(" %s from %s: %s",
-		    ctlproto_str(m, "request", request, sizeof(request)),
-		    ctlproto_str(m, "peer", peer, sizeof(peer)),
-		    ctlproto_str(m, "reason", reason, sizeof(reason)));
+		    ctlproto_str(m, CTL_KEY(REQUEST), request, sizeof(request)),
+		    ctlproto_str(m, CTL_KEY(PEER), peer, sizeof(peer)),
+		    ctlproto_str(m, CTL_KEY(REASON), reason, sizeof(reason)));
 		/* The policy's refusals say which rule decided. */
-		if (ctlproto_find(m, "rule") != NULL)
-			printf(" (%s)", ctlproto_str(m, "rule", rule,
+		if (ctlproto_find(m, CTL_KEY(RULE)) != NULL)
+			printf(" (%s)", ctlproto_str(m, CTL_KEY(RULE), rule,
 					    sizeof(rule)));
 	}
 	putchar('\n');
@@ -162,7 +143,7 @@ watch_subscribe(struct conn *c, bool again, int *status)
 	if (conn_interrupted())
 		return -1;
 	if (r > 0 && m.type == CTL_ERROR &&
-	    !(again && ctlproto_u64(&m, "code", 0) == CTL_ERR_BUSY)) {
+	    !(again && ctlproto_u64(&m, CTL_KEY(CODE), 0) == CTL_ERR_BUSY)) {
 		*status = conn_report_error("watch", &m);
 		return -1;
 	}

@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ctlschema.h"
 #include "epmdctl.h"
 #include "output.h"
 #include "util.h"
@@ -278,9 +279,9 @@ int
 conn_report_error(const char *what, const struct ctl_msg *m)
 {
 	char msg[512];
-	uint64_t code = ctlproto_u64(m, "code", CTL_ERR_INTERNAL);
+	uint64_t code = ctlproto_u64(m, CTL_KEY(CODE), CTL_ERR_INTERNAL);
 
-	ctlproto_str(m, "message", msg, sizeof(msg));
+	ctlproto_str(m, CTL_KEY(MESSAGE), msg, sizeof(msg));
 	if (opts.json)
 		output_json(json_pack("{s:b,s:s,s:o}", "ok", 0, "error",
 		    error_name(code), "message", output_json_str(msg)));

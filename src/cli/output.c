@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "codec.h"
+#include "ctlschema.h"
 #include "epmdctl.h"
+#include "format.h"
 #include "policy.h"
 
 static struct {
@@ -140,6 +142,54 @@ output_json_set(json_t *obj, const uint8_t *key, size_t klen, json_t *value)
 	else
 		json_decref(value);
 	json_decref(k);
+}
+
+/* One field's value as the table says; NULL for a type (two keys). */
+static json_t *
+field_json(json_t *doc, const struct ctl_field *f)
+{
+	const struct ctlschema_field *sf = ctlschema_lookup(f->key, f->klen);
+	char text[CTL_MAX_VALUE + 1];
+
+	if (sf == NULL || ctlschema_wire_kind(sf) != f->kind)
+		return f->kind == CTL_U64 ? output_json_u64(f->u)
+					  : output_json_bytes(f->p, f->len);
+	switch (sf->json) {
+	case CTLSCHEMA_JSON_BOOL:
+		return json_boolean(f->u != 0);
+	case CTLSCHEMA_JSON_WORDS:
+		memcpy(text, f->p, f->len);
+		text[f->len] = '\0';
+		return output_json_words(text);
+	case CTLSCHEMA_JSON_TYPE:
+		output_json_set(doc, (const uint8_t *)f->key, f->klen,
+		    json_string(format_type_name(f->u)));
+		json_object_set_new(doc, "type_code", output_json_u64(f->u));
+		return NULL;
+	case CTLSCHEMA_JSON_UID:
+		return f->u >= UINT32_MAX ? json_null() : output_json_u64(f->u);
+	case CTLSCHEMA_JSON_HEX:
+		return output_json_hex(f->p, f->len);
+	case CTLSCHEMA_JSON_STRING:
+		return output_json_bytes(f->p, f->len);
+	default:
+		return output_json_u64(f->u);
+	}
+}
+
+void
+output_json_message(json_t *doc, const struct ctl_msg *m)
+{
+	size_t i;
+
+	for (i = 0; doc != NULL && i < m->nfields; i++) {
+		const struct ctl_field *f = &m->fields[i];
+		json_t *v = field_json(doc, f);
+
+		if (v != NULL)
+			output_json_set(doc, (const uint8_t *)f->key, f->klen,
+			    v);
+	}
 }
 
 /*

@@ -17,6 +17,8 @@
 
 #include <jansson.h>
 
+#include "ctlproto.h"
+
 /*
  * "epmdctl: MESSAGE" on standard error (standard output flushed first),
  * unless quiet; the message is kept either way for output_failure.
@@ -51,6 +53,15 @@ json_t *output_json_u64(uint64_t v);
  */
 void output_json_set(json_t *obj, const uint8_t *key, size_t klen,
     json_t *value);
+
+/*
+ * Every field of message m into the object doc, in the message's order,
+ * each as ctlschema's table says (a field not in it, or not of the
+ * table's kind, as a number or a string by its kind on the wire).
+ * CTLSCHEMA_JSON_TYPE sets two keys: the type's name under the field's
+ * key, and its number under "type_code".
+ */
+void output_json_message(json_t *doc, const struct ctl_msg *m);
 
 /*
  * Print a document on one line of standard output, compact, keys in

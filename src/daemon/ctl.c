@@ -28,6 +28,7 @@
 
 #include "ctlpolicy.h"
 #include "ctlproto.h"
+#include "ctlschema.h"
 #include "log.h"
 #include "util.h"
 
@@ -273,19 +274,20 @@ put_node(struct ctl *ctl, struct wbuf *w, struct node *n)
 	if ((r = ctlproto_begin(w, CTL_NODE, &start)) < 0)
 		return r;
 	r = 0;
-	r |= ctlproto_put_bytes(w, "name", n->data, n->nlen);
-	r |= ctlproto_put_u64(w, "port", n->port);
-	r |= ctlproto_put_u64(w, "type", n->type);
-	r |= ctlproto_put_u64(w, "protocol", n->proto);
-	r |= ctlproto_put_u64(w, "highest_version", n->hv);
-	r |= ctlproto_put_u64(w, "lowest_version", n->lv);
-	r |= ctlproto_put_u64(w, "creation", registry_creation(n));
-	r |= ctlproto_put_bytes(w, "extra", n->data + n->nlen, n->elen);
-	r |= ctlproto_put_u64(w, "registered_at", (uint64_t)n->registered_at);
-	r |= ctlproto_put_str(w, "peer", peer);
-	r |= ctlproto_put_u64(w, "uid", n->uid);
-	r |= ctlproto_put_u64(w, "inode", n->inode);
-	r |= ctlproto_put_u64(w, "fd", (uint64_t)n->fd);
+	r |= ctlproto_put_bytes(w, CTL_KEY(NAME), n->data, n->nlen);
+	r |= ctlproto_put_u64(w, CTL_KEY(PORT), n->port);
+	r |= ctlproto_put_u64(w, CTL_KEY(TYPE), n->type);
+	r |= ctlproto_put_u64(w, CTL_KEY(PROTOCOL), n->proto);
+	r |= ctlproto_put_u64(w, CTL_KEY(HIGHEST_VERSION), n->hv);
+	r |= ctlproto_put_u64(w, CTL_KEY(LOWEST_VERSION), n->lv);
+	r |= ctlproto_put_u64(w, CTL_KEY(CREATION), registry_creation(n));
+	r |= ctlproto_put_bytes(w, CTL_KEY(EXTRA), n->data + n->nlen, n->elen);
+	r |= ctlproto_put_u64(w, CTL_KEY(REGISTERED_AT),
+	    (uint64_t)n->registered_at);
+	r |= ctlproto_put_str(w, CTL_KEY(PEER), peer);
+	r |= ctlproto_put_u64(w, CTL_KEY(UID), n->uid);
+	r |= ctlproto_put_u64(w, CTL_KEY(INODE), n->inode);
+	r |= ctlproto_put_u64(w, CTL_KEY(FD), (uint64_t)n->fd);
 	r |= ctlpolicy_put_node(w, ctl->cfg.dctx, n);
 	if (r != 0 || (r = ctlproto_end(w, start)) < 0) {
 		w->len = start;
@@ -336,7 +338,7 @@ list_more(struct ctl_client *c)
 end:
 	list_stop(c);
 	if (ctlproto_begin(&ctl->out, CTL_END, &start) == 0 &&
-	    ctlproto_put_u64(&ctl->out, "count", c->listed) == 0 &&
+	    ctlproto_put_u64(&ctl->out, CTL_KEY(COUNT), c->listed) == 0 &&
 	    ctlproto_end(&ctl->out, start) == 0)
 		client_flush(c);
 	else
@@ -373,48 +375,48 @@ do_status(struct ctl_client *c, const struct ctl_msg *m)
 	w->len = 0;
 	if (ctlproto_begin(w, CTL_STATUS_REPLY, &start) < 0)
 		goto fail;
-	r |= ctlproto_put_str(w, "version", in->version);
-	r |= ctlproto_put_u64(w, "pid", (uint64_t)getpid());
-	r |= ctlproto_put_u64(w, "started_at", (uint64_t)in->started_at);
-	r |= ctlproto_put_u64(w, "uptime",
+	r |= ctlproto_put_str(w, CTL_KEY(VERSION), in->version);
+	r |= ctlproto_put_u64(w, CTL_KEY(PID), (uint64_t)getpid());
+	r |= ctlproto_put_u64(w, CTL_KEY(STARTED_AT), (uint64_t)in->started_at);
+	r |= ctlproto_put_u64(w, CTL_KEY(UPTIME),
 	    (uint64_t)(time(NULL) - in->started_at));
-	r |= ctlproto_put_str(w, "listen", listen);
-	r |= ctlproto_put_str(w, "control", ctl->path);
-	r |= ctlproto_put_u64(w, "relaxed", in->relaxed);
-	r |= ctlproto_put_u64(w, "packet_timeout", in->packet_timeout);
-	r |= ctlproto_put_u64(w, "handover", in->handover);
-	r |= ctlproto_put_u64(w, "handover_restored", in->restored);
-	r |= ctlproto_put_u64(w, "nodes", rs.active);
-	r |= ctlproto_put_u64(w, "old_names", rs.old);
-	r |= ctlproto_put_u64(w, "registrations", rs.registrations);
+	r |= ctlproto_put_str(w, CTL_KEY(LISTEN), listen);
+	r |= ctlproto_put_str(w, CTL_KEY(CONTROL), ctl->path);
+	r |= ctlproto_put_u64(w, CTL_KEY(RELAXED), in->relaxed);
+	r |= ctlproto_put_u64(w, CTL_KEY(PACKET_TIMEOUT), in->packet_timeout);
+	r |= ctlproto_put_u64(w, CTL_KEY(HANDOVER), in->handover);
+	r |= ctlproto_put_u64(w, CTL_KEY(HANDOVER_RESTORED), in->restored);
+	r |= ctlproto_put_u64(w, CTL_KEY(NODES), rs.active);
+	r |= ctlproto_put_u64(w, CTL_KEY(OLD_NAMES), rs.old);
+	r |= ctlproto_put_u64(w, CTL_KEY(REGISTRATIONS), rs.registrations);
 	for (i = 0; i < REGISTRY_REASON_COUNT; i++) {
-		snprintf(key, sizeof(key), "unregistered_%s",
+		snprintf(key, sizeof(key), "%s%s", CTL_KEY(UNREGISTERED_),
 		    registry_reason_name((enum registry_reason)i));
 		r |= ctlproto_put_u64(w, key, rs.unregistrations[i]);
 	}
-	r |= ctlproto_put_u64(w, "lookups_hit", ds->lookups_hit);
-	r |= ctlproto_put_u64(w, "lookups_miss", ds->lookups_miss);
-	r |= ctlproto_put_u64(w, "names_requests", ds->names);
-	r |= ctlproto_put_u64(w, "dump_requests", ds->dumps);
-	r |= ctlproto_put_u64(w, "kill_requests", ds->kills);
-	r |= ctlproto_put_u64(w, "stop_requests", ds->stops);
+	r |= ctlproto_put_u64(w, CTL_KEY(LOOKUPS_HIT), ds->lookups_hit);
+	r |= ctlproto_put_u64(w, CTL_KEY(LOOKUPS_MISS), ds->lookups_miss);
+	r |= ctlproto_put_u64(w, CTL_KEY(NAMES_REQUESTS), ds->names);
+	r |= ctlproto_put_u64(w, CTL_KEY(DUMP_REQUESTS), ds->dumps);
+	r |= ctlproto_put_u64(w, CTL_KEY(KILL_REQUESTS), ds->kills);
+	r |= ctlproto_put_u64(w, CTL_KEY(STOP_REQUESTS), ds->stops);
 	/* The policy's refusals are counted per kind, below. */
 	for (i = 1; i < DISPATCH_POLICY; i++) {
-		snprintf(key, sizeof(key), "refused_%s",
+		snprintf(key, sizeof(key), "%s%s", CTL_KEY(REFUSED_),
 		    dispatch_refusal_name((enum dispatch_refusal)i));
 		r |= ctlproto_put_u64(w, key, ds->refused[i]);
 	}
 	r |= ctlpolicy_put_status(w, ctl->cfg.config, ds);
-	r |= ctlproto_put_u64(w, "connections", ns.conns);
-	r |= ctlproto_put_u64(w, "connections_peak", ns.conns_peak);
-	r |= ctlproto_put_u64(w, "connections_limit", ns.conns_limit);
-	r |= ctlproto_put_u64(w, "accepted", ns.accepted);
-	r |= ctlproto_put_u64(w, "accept_errors", ns.accept_errors);
-	r |= ctlproto_put_u64(w, "answered_at_once", ns.at_once);
-	r |= ctlproto_put_u64(w, "control_clients", ctl->nclients);
-	r |= ctlproto_put_u64(w, "hash_buckets",
+	r |= ctlproto_put_u64(w, CTL_KEY(CONNECTIONS), ns.conns);
+	r |= ctlproto_put_u64(w, CTL_KEY(CONNECTIONS_PEAK), ns.conns_peak);
+	r |= ctlproto_put_u64(w, CTL_KEY(CONNECTIONS_LIMIT), ns.conns_limit);
+	r |= ctlproto_put_u64(w, CTL_KEY(ACCEPTED), ns.accepted);
+	r |= ctlproto_put_u64(w, CTL_KEY(ACCEPT_ERRORS), ns.accept_errors);
+	r |= ctlproto_put_u64(w, CTL_KEY(ANSWERED_AT_ONCE), ns.at_once);
+	r |= ctlproto_put_u64(w, CTL_KEY(CONTROL_CLIENTS), ctl->nclients);
+	r |= ctlproto_put_u64(w, CTL_KEY(HASH_BUCKETS),
 	    registry_bucket_count(ctl->cfg.reg));
-	r |= ctlproto_put_u64(w, "hash_longest_chain",
+	r |= ctlproto_put_u64(w, CTL_KEY(HASH_LONGEST_CHAIN),
 	    registry_longest_chain(ctl->cfg.reg));
 	if (r != 0 || ctlproto_end(w, start) < 0)
 		goto fail;
@@ -428,7 +430,7 @@ static void
 do_stop(struct ctl_client *c, const struct ctl_msg *m)
 {
 	struct ctl *ctl = c->ctl;
-	const struct ctl_field *f = ctlproto_find(m, "name");
+	const struct ctl_field *f = ctlproto_find(m, CTL_KEY(NAME));
 	char name[512];
 	struct node *n;
 	void *owner;
@@ -513,7 +515,7 @@ do_upgrade(struct ctl_client *c, const struct ctl_msg *m)
 		    "this daemon cannot upgrade in place", false);
 		return;
 	}
-	ctlproto_str(m, "path", path, sizeof(path));
+	ctlproto_str(m, CTL_KEY(PATH), path, sizeof(path));
 	log_notice("upgrade requested by uid %u (pid %d)%s%s", c->uid,
 	    c->pid, path[0] ? ": " : "", path);
 	/* The new binary is checked first; the switch itself comes later,
@@ -955,19 +957,20 @@ ctl_node_event(struct ctl *ctl, const struct node *n, enum registry_event ev,
 	w->len = 0;
 	if (ctlproto_begin(w, CTL_EVENT, &start) < 0)
 		return;
-	r |= ctlproto_put_str(w, "event",
+	r |= ctlproto_put_str(w, CTL_KEY(EVENT),
 	    ev == REGISTRY_REGISTERED ? "registered" : "unregistered");
-	r |= ctlproto_put_u64(w, "time_ms", wall_ms());
-	r |= ctlproto_put_bytes(w, "name", n->data, n->nlen);
-	r |= ctlproto_put_u64(w, "port", n->port);
-	r |= ctlproto_put_u64(w, "creation", registry_creation(n));
+	r |= ctlproto_put_u64(w, CTL_KEY(TIME_MS), wall_ms());
+	r |= ctlproto_put_bytes(w, CTL_KEY(NAME), n->data, n->nlen);
+	r |= ctlproto_put_u64(w, CTL_KEY(PORT), n->port);
+	r |= ctlproto_put_u64(w, CTL_KEY(CREATION), registry_creation(n));
 	if (ev == REGISTRY_REGISTERED) {
 		net_addr_text(&n->peer, peer);
-		r |= ctlproto_put_u64(w, "type", n->type);
-		r |= ctlproto_put_str(w, "peer", peer);
-		r |= ctlproto_put_u64(w, "uid", n->uid);
+		r |= ctlproto_put_u64(w, CTL_KEY(TYPE), n->type);
+		r |= ctlproto_put_str(w, CTL_KEY(PEER), peer);
+		r |= ctlproto_put_u64(w, CTL_KEY(UID), n->uid);
 	} else
-		r |= ctlproto_put_str(w, "reason", registry_reason_name(reason));
+		r |= ctlproto_put_str(w, CTL_KEY(REASON),
+		    registry_reason_name(reason));
 	if (r == 0 && ctlproto_end(w, start) == 0)
 		broadcast(ctl);
 	w->len = 0;
@@ -989,18 +992,19 @@ ctl_refused_event(struct ctl *ctl, const struct dispatch_result *res,
 	net_addr_text(addr, peer);
 	if (ctlproto_begin(w, CTL_EVENT, &start) < 0)
 		return;
-	r |= ctlproto_put_str(w, "event", "refused");
-	r |= ctlproto_put_u64(w, "time_ms", wall_ms());
-	r |= ctlproto_put_str(w, "request", dispatch_tag_name(res->tag));
-	r |= ctlproto_put_str(w, "reason", dispatch_refusal_name(res->refusal));
-	r |= ctlproto_put_str(w, "peer", peer);
+	r |= ctlproto_put_str(w, CTL_KEY(EVENT), "refused");
+	r |= ctlproto_put_u64(w, CTL_KEY(TIME_MS), wall_ms());
+	r |= ctlproto_put_str(w, CTL_KEY(REQUEST), dispatch_tag_name(res->tag));
+	r |= ctlproto_put_str(w, CTL_KEY(REASON),
+	    dispatch_refusal_name(res->refusal));
+	r |= ctlproto_put_str(w, CTL_KEY(PEER), peer);
 	if (res->name != NULL && res->nlen <= CTL_MAX_VALUE)
-		r |= ctlproto_put_bytes(w, "name", res->name, res->nlen);
+		r |= ctlproto_put_bytes(w, CTL_KEY(NAME), res->name, res->nlen);
 	dispatch_rule_text(res, rule, sizeof(rule));
 	if (rule[0] != '\0')
-		r |= ctlproto_put_str(w, "rule", rule);
+		r |= ctlproto_put_str(w, CTL_KEY(RULE), rule);
 	if (res->refusal == DISPATCH_NOT_OWNER)
-		r |= ctlproto_put_u64(w, "uid", res->uid);
+		r |= ctlproto_put_u64(w, CTL_KEY(UID), res->uid);
 	if (r == 0 && ctlproto_end(w, start) == 0)
 		broadcast(ctl);
 	w->len = 0;
