@@ -97,7 +97,8 @@ node_json(const struct ctl_msg *m, long pid, time_t now)
 	    output_json_u64(ctlproto_u64(m, CTL_KEY(LOWEST_VERSION), 0)),
 	"creation",
 	    output_json_u64(ctlproto_u64(m, CTL_KEY(CREATION), 0)), "extra",
-	    output_json_hex(ex != NULL ? ex->p : NULL, ex != NULL ? ex->len : 0),
+	    output_json_hex(ex != NULL ? ex->p : NULL,
+		ex != NULL ? ex->len : 0),
 	    "registered_at", output_json_u64(at), "registered_seconds",
 	    (json_int_t)((int64_t)now - (int64_t)at), "peer",
 	    output_json_str(ctlproto_str(m, CTL_KEY(PEER), peer,
@@ -375,8 +376,8 @@ cmd_lookup(int argc, char **argv)
 		return EXIT_UNREACHABLE;
 	}
 	if (n == 0 || codec_parse_port2_resp(ans, (size_t)n, &p) <= 0) {
-		output_warn("%s port %u closed without an answer for \"%s\" (not a"
-		       " valid name?)",
+		output_warn("%s port %u closed without an answer for \"%s\" "
+			    "(not a valid name?)",
 		    host, opts.port, name);
 		return EXIT_FAIL;
 	}
@@ -384,7 +385,8 @@ cmd_lookup(int argc, char **argv)
 		if (opts.json)
 			output_json(json_pack("{s:o,s:b}", "name",
 			    output_json_str(name), "found", 0));
-		output_warn("%s: not registered at %s port %u", name, host, opts.port);
+		output_warn("%s: not registered at %s port %u", name, host,
+		    opts.port);
 		return EXIT_FAIL;
 	}
 	format_type(p.type, type, sizeof(type));
@@ -394,12 +396,14 @@ cmd_lookup(int argc, char **argv)
 	if (opts.json)
 		output_json(json_pack("{s:o,s:b,s:I,s:s,s:I,s:I,s:I,s:I,s:o}",
 		    "name", output_json_bytes(p.name, p.nlen), "found", 1,
-		    "port", (json_int_t)p.port, "type", format_type_name(p.type),
+		    "port", (json_int_t)p.port, "type",
+		    format_type_name(p.type),
 		    "type_code", (json_int_t)p.type, "protocol",
 		    (json_int_t)p.proto, "highest_version", (json_int_t)p.hv,
 		    "lowest_version", (json_int_t)p.lv, "extra",
 		    output_json_hex(p.extra, p.elen)));
-	else		printf("%s port %u type %s proto %s versions %s extra %u "
+	else
+		printf("%s port %u type %s proto %s versions %s extra %u "
 		       "bytes\n",
 		    shown, p.port, type, proto, versions, p.elen);
 	return EXIT_OK;

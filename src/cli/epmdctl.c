@@ -207,7 +207,8 @@ main(int argc, char **argv)
 			break;
 		case 'p':
 			if (util_parse_uint(optarg, 1, 65535, &v) < 0) {
-				output_warn("--port: \"%s\" is not a port", optarg);
+				output_warn("--port: \"%s\" is not a port",
+				    optarg);
 				return EXIT_USAGE;
 			}
 			opts.port = (unsigned)v;
@@ -246,7 +247,8 @@ main(int argc, char **argv)
 	}
 	cmd = find_command(argv[optind]);
 	if (cmd == NULL) {
-		output_warn("unknown or ambiguous command \"%s\"", argv[optind]);
+		output_warn("unknown or ambiguous command \"%s\"",
+		    argv[optind]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -280,7 +282,8 @@ main(int argc, char **argv)
 	if (socket_arg != NULL) {
 		if (util_strlcpy(opts.path, socket_arg, sizeof(opts.path)) >=
 		    sizeof(opts.path)) {
-			output_warn("%s: socket path too long (at most %zu bytes)",
+			output_warn("%s: socket path too long (at most %zu "
+				    "bytes)",
 			    socket_arg, sizeof(opts.path) - 1);
 			return EXIT_USAGE;
 		}

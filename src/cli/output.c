@@ -22,7 +22,7 @@
 static struct {
 	bool quiet;		/* warnings recorded, not printed */
 	char last_warning[512]; /* for output_failure */
-	bool json_done;		/* a document was printed, or none is due */
+	bool json_done;		/* a document went out, or none is due */
 } S;
 
 void

@@ -11,7 +11,8 @@
  * so that its length costs neither memory nor a long turn of the loop.
  * Slots are counted per uid and per login (the audit login uid), and
  * watchers never get the last ones, so no local user can lock others
- * out of the short requests.
+ * out of the short requests.  What a node, the status and an event say
+ * is ctlmsg.c's; this file only sends it.
  */
 #include "ctl.h"
 
@@ -26,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctlmsg.h"
 #include "ctlpolicy.h"
 #include "ctlproto.h"
 #include "ctlschema.h"
@@ -262,40 +264,6 @@ client_ok(struct ctl_client *c)
 	return true;
 }
 
-static int
-put_node(struct ctl *ctl, struct wbuf *w, struct node *n)
-{
-	char peer[NET_ADDR_TEXT];
-	size_t start;
-	int r;
-
-	net_resolve_owner(ctl->cfg.net, n);
-	net_addr_text(&n->peer, peer);
-	if ((r = ctlproto_begin(w, CTL_NODE, &start)) < 0)
-		return r;
-	r = 0;
-	r |= ctlproto_put_bytes(w, CTL_KEY(NAME), n->data, n->nlen);
-	r |= ctlproto_put_u64(w, CTL_KEY(PORT), n->port);
-	r |= ctlproto_put_u64(w, CTL_KEY(TYPE), n->type);
-	r |= ctlproto_put_u64(w, CTL_KEY(PROTOCOL), n->proto);
-	r |= ctlproto_put_u64(w, CTL_KEY(HIGHEST_VERSION), n->hv);
-	r |= ctlproto_put_u64(w, CTL_KEY(LOWEST_VERSION), n->lv);
-	r |= ctlproto_put_u64(w, CTL_KEY(CREATION), registry_creation(n));
-	r |= ctlproto_put_bytes(w, CTL_KEY(EXTRA), n->data + n->nlen, n->elen);
-	r |= ctlproto_put_u64(w, CTL_KEY(REGISTERED_AT),
-	    (uint64_t)n->registered_at);
-	r |= ctlproto_put_str(w, CTL_KEY(PEER), peer);
-	r |= ctlproto_put_u64(w, CTL_KEY(UID), n->uid);
-	r |= ctlproto_put_u64(w, CTL_KEY(INODE), n->inode);
-	r |= ctlproto_put_u64(w, CTL_KEY(FD), (uint64_t)n->fd);
-	r |= ctlpolicy_put_node(w, ctl->cfg.dctx, n);
-	if (r != 0 || (r = ctlproto_end(w, start)) < 0) {
-		w->len = start;
-		return r < 0 ? r : -ENOBUFS;
-	}
-	return 0;
-}
-
 /*
  * Make and send the next part of a node list: nodes while less than
  * CTL_LIST_AHEAD bytes are unsent, at most CTL_LIST_BATCH of them, in
@@ -319,7 +287,8 @@ list_more(struct ctl_client *c)
 	     c->queued + ctl->out.len < CTL_LIST_AHEAD; batch++) {
 		if ((n = registry_cursor_next(&c->cursor)) == NULL)
 			goto end;
-		if (put_node(ctl, &ctl->out, n) < 0) {
+		if (ctlmsg_node(&ctl->out, ctl->cfg.net, ctl->cfg.dctx,
+			n) < 0) {
 			list_stop(c);
 			client_error(c, CTL_ERR_INTERNAL,
 			    "out of memory for the list", false);
@@ -359,71 +328,19 @@ static void
 do_status(struct ctl_client *c, const struct ctl_msg *m)
 {
 	struct ctl *ctl = c->ctl;
-	const struct ctl_info *in = &ctl->cfg.info;
-	struct registry_stats rs;
-	struct net_stats ns;
-	const struct dispatch_stats *ds = &ctl->cfg.dctx->stats;
-	char listen[OPTIONS_MAX_LISTEN * NET_ADDR_TEXT], key[CTL_MAX_KEY + 1];
-	struct wbuf *w = &ctl->out;
-	size_t start;
-	int r = 0, i;
+	const struct ctlmsg_status st = { .info = &ctl->cfg.info,
+		.reg = ctl->cfg.reg, .net = ctl->cfg.net,
+		.dctx = ctl->cfg.dctx, .config = ctl->cfg.config,
+		.control = ctl->path, .control_clients = ctl->nclients };
 
 	(void)m;
-	registry_get_stats(ctl->cfg.reg, &rs);
-	net_get_stats(ctl->cfg.net, &ns);
-	net_describe_listeners(ctl->cfg.net, listen, sizeof(listen));
-	w->len = 0;
-	if (ctlproto_begin(w, CTL_STATUS_REPLY, &start) < 0)
-		goto fail;
-	r |= ctlproto_put_str(w, CTL_KEY(VERSION), in->version);
-	r |= ctlproto_put_u64(w, CTL_KEY(PID), (uint64_t)getpid());
-	r |= ctlproto_put_u64(w, CTL_KEY(STARTED_AT), (uint64_t)in->started_at);
-	r |= ctlproto_put_u64(w, CTL_KEY(UPTIME),
-	    (uint64_t)(time(NULL) - in->started_at));
-	r |= ctlproto_put_str(w, CTL_KEY(LISTEN), listen);
-	r |= ctlproto_put_str(w, CTL_KEY(CONTROL), ctl->path);
-	r |= ctlproto_put_u64(w, CTL_KEY(RELAXED), in->relaxed);
-	r |= ctlproto_put_u64(w, CTL_KEY(PACKET_TIMEOUT), in->packet_timeout);
-	r |= ctlproto_put_u64(w, CTL_KEY(HANDOVER), in->handover);
-	r |= ctlproto_put_u64(w, CTL_KEY(HANDOVER_RESTORED), in->restored);
-	r |= ctlproto_put_u64(w, CTL_KEY(NODES), rs.active);
-	r |= ctlproto_put_u64(w, CTL_KEY(OLD_NAMES), rs.old);
-	r |= ctlproto_put_u64(w, CTL_KEY(REGISTRATIONS), rs.registrations);
-	for (i = 0; i < REGISTRY_REASON_COUNT; i++) {
-		snprintf(key, sizeof(key), "%s%s", CTL_KEY(UNREGISTERED_),
-		    registry_reason_name((enum registry_reason)i));
-		r |= ctlproto_put_u64(w, key, rs.unregistrations[i]);
+	ctl->out.len = 0;
+	if (ctlmsg_status(&ctl->out, &st) < 0) {
+		client_error(c, CTL_ERR_INTERNAL, "cannot build the status",
+		    false);
+		return;
 	}
-	r |= ctlproto_put_u64(w, CTL_KEY(LOOKUPS_HIT), ds->lookups_hit);
-	r |= ctlproto_put_u64(w, CTL_KEY(LOOKUPS_MISS), ds->lookups_miss);
-	r |= ctlproto_put_u64(w, CTL_KEY(NAMES_REQUESTS), ds->names);
-	r |= ctlproto_put_u64(w, CTL_KEY(DUMP_REQUESTS), ds->dumps);
-	r |= ctlproto_put_u64(w, CTL_KEY(KILL_REQUESTS), ds->kills);
-	r |= ctlproto_put_u64(w, CTL_KEY(STOP_REQUESTS), ds->stops);
-	/* The policy's refusals are counted per kind, below. */
-	for (i = 1; i < DISPATCH_POLICY; i++) {
-		snprintf(key, sizeof(key), "%s%s", CTL_KEY(REFUSED_),
-		    dispatch_refusal_name((enum dispatch_refusal)i));
-		r |= ctlproto_put_u64(w, key, ds->refused[i]);
-	}
-	r |= ctlpolicy_put_status(w, ctl->cfg.config, ds);
-	r |= ctlproto_put_u64(w, CTL_KEY(CONNECTIONS), ns.conns);
-	r |= ctlproto_put_u64(w, CTL_KEY(CONNECTIONS_PEAK), ns.conns_peak);
-	r |= ctlproto_put_u64(w, CTL_KEY(CONNECTIONS_LIMIT), ns.conns_limit);
-	r |= ctlproto_put_u64(w, CTL_KEY(ACCEPTED), ns.accepted);
-	r |= ctlproto_put_u64(w, CTL_KEY(ACCEPT_ERRORS), ns.accept_errors);
-	r |= ctlproto_put_u64(w, CTL_KEY(ANSWERED_AT_ONCE), ns.at_once);
-	r |= ctlproto_put_u64(w, CTL_KEY(CONTROL_CLIENTS), ctl->nclients);
-	r |= ctlproto_put_u64(w, CTL_KEY(HASH_BUCKETS),
-	    registry_bucket_count(ctl->cfg.reg));
-	r |= ctlproto_put_u64(w, CTL_KEY(HASH_LONGEST_CHAIN),
-	    registry_longest_chain(ctl->cfg.reg));
-	if (r != 0 || ctlproto_end(w, start) < 0)
-		goto fail;
 	client_flush(c);
-	return;
-fail:
-	client_error(c, CTL_ERR_INTERNAL, "cannot build the status", false);
 }
 
 static void
@@ -946,68 +863,24 @@ void
 ctl_node_event(struct ctl *ctl, const struct node *n, enum registry_event ev,
     enum registry_reason reason)
 {
-	char peer[NET_ADDR_TEXT];
-	struct wbuf *w;
-	size_t start;
-	int r = 0;
-
 	if (ctl == NULL || ctl->stopping || !ctl_has_watchers(ctl))
 		return;
-	w = &ctl->out;
-	w->len = 0;
-	if (ctlproto_begin(w, CTL_EVENT, &start) < 0)
-		return;
-	r |= ctlproto_put_str(w, CTL_KEY(EVENT),
-	    ev == REGISTRY_REGISTERED ? "registered" : "unregistered");
-	r |= ctlproto_put_u64(w, CTL_KEY(TIME_MS), wall_ms());
-	r |= ctlproto_put_bytes(w, CTL_KEY(NAME), n->data, n->nlen);
-	r |= ctlproto_put_u64(w, CTL_KEY(PORT), n->port);
-	r |= ctlproto_put_u64(w, CTL_KEY(CREATION), registry_creation(n));
-	if (ev == REGISTRY_REGISTERED) {
-		net_addr_text(&n->peer, peer);
-		r |= ctlproto_put_u64(w, CTL_KEY(TYPE), n->type);
-		r |= ctlproto_put_str(w, CTL_KEY(PEER), peer);
-		r |= ctlproto_put_u64(w, CTL_KEY(UID), n->uid);
-	} else
-		r |= ctlproto_put_str(w, CTL_KEY(REASON),
-		    registry_reason_name(reason));
-	if (r == 0 && ctlproto_end(w, start) == 0)
+	ctl->out.len = 0;
+	if (ctlmsg_node_event(&ctl->out, n, ev, reason, wall_ms()) == 0)
 		broadcast(ctl);
-	w->len = 0;
+	ctl->out.len = 0;
 }
 
 void
 ctl_refused_event(struct ctl *ctl, const struct dispatch_result *res,
     const struct registry_addr *addr)
 {
-	char peer[NET_ADDR_TEXT], rule[256];
-	struct wbuf *w;
-	size_t start;
-	int r = 0;
-
 	if (ctl == NULL || ctl->stopping || !ctl_has_watchers(ctl))
 		return;
-	w = &ctl->out;
-	w->len = 0;
-	net_addr_text(addr, peer);
-	if (ctlproto_begin(w, CTL_EVENT, &start) < 0)
-		return;
-	r |= ctlproto_put_str(w, CTL_KEY(EVENT), "refused");
-	r |= ctlproto_put_u64(w, CTL_KEY(TIME_MS), wall_ms());
-	r |= ctlproto_put_str(w, CTL_KEY(REQUEST), dispatch_tag_name(res->tag));
-	r |= ctlproto_put_str(w, CTL_KEY(REASON),
-	    dispatch_refusal_name(res->refusal));
-	r |= ctlproto_put_str(w, CTL_KEY(PEER), peer);
-	if (res->name != NULL && res->nlen <= CTL_MAX_VALUE)
-		r |= ctlproto_put_bytes(w, CTL_KEY(NAME), res->name, res->nlen);
-	dispatch_rule_text(res, rule, sizeof(rule));
-	if (rule[0] != '\0')
-		r |= ctlproto_put_str(w, CTL_KEY(RULE), rule);
-	if (res->refusal == DISPATCH_NOT_OWNER)
-		r |= ctlproto_put_u64(w, CTL_KEY(UID), res->uid);
-	if (r == 0 && ctlproto_end(w, start) == 0)
+	ctl->out.len = 0;
+	if (ctlmsg_refused_event(&ctl->out, res, addr, wall_ms()) == 0)
 		broadcast(ctl);
-	w->len = 0;
+	ctl->out.len = 0;
 }
 
 /* ---------------------------------------------------------- lifecycle */
