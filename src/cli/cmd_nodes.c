@@ -34,25 +34,29 @@ struct row {
 };
 
 /*
- * The ownership rule covering a node, for the RULE column: "rabbit*
- * (line 7)", with a warning when the holder is not one the rule allows
- * (it registered before a reload).  False (and "-") when none does.
+ * The ownership rule covering a node (its JSON object), for the RULE
+ * column: "rabbit* (line 7)", with a warning when the holder is not one
+ * the rule allows (it registered before a reload).  False (and "-")
+ * when none does.
  */
 static bool
-rule_cell(const struct ctl_msg *m, char *buf, size_t size)
+rule_cell(const json_t *node, char *buf, size_t size)
 {
-	const struct ctl_field *f = ctlproto_find(m, CTL_KEY(OWNER_RULE));
+	const json_t *rule = json_object_get(node, "owner_rule");
+	const json_t *pat = json_object_get(rule, "pattern");
 	char pattern[64]; /* a long one is cut (JSON has it whole) */
 
-	if (f == NULL || f->kind != CTL_BYTES) {
+	if (!json_is_object(rule) || !json_is_string(pat)) {
 		util_strlcpy(buf, "-", size);
 		return false;
 	}
-	format_safe(f->p, f->len, pattern, sizeof(pattern));
-	snprintf(buf, size, "%s (line %llu%s)", pattern,
-	    (unsigned long long)ctlproto_u64(m, CTL_KEY(OWNER_RULE_LINE), 0),
-	    ctlproto_u64(m, CTL_KEY(OWNER_ALLOWED), 1) ? ""
-						 : ", holder not allowed");
+	format_safe((const uint8_t *)json_string_value(pat),
+	    json_string_length(pat), pattern, sizeof(pattern));
+	snprintf(buf, size, "%s (line %lld%s)", pattern,
+	    (long long)json_integer_value(json_object_get(rule, "line")),
+	    json_is_false(json_object_get(rule, "holder_allowed"))
+		? ", holder not allowed"
+		: "");
 	return true;
 }
 
@@ -119,26 +123,67 @@ node_json(const struct ctl_msg *m, long pid, time_t now)
 	return node;
 }
 
+/* An integer of a node's JSON object (0 when absent or null). */
+static long long
+node_int(const json_t *node, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(node, key));
+}
+
+/* One row of the names table, from the node's JSON object. */
+static bool
+node_cells(const json_t *node, char (*cells)[128])
+{
+	const json_t *name = json_object_get(node, "name");
+	const json_t *user = json_object_get(node, "user");
+	const char *who = json_is_string(user) ? json_string_value(user) : "-";
+
+	format_safe((const uint8_t *)json_string_value(name),
+	    json_string_length(name), cells[0], 128);
+	snprintf(cells[1], 128, "%lld", node_int(node, "port"));
+	format_type((uint64_t)node_int(node, "type_code"), cells[2], 128);
+	format_proto((uint64_t)node_int(node, "protocol"), cells[3], 128);
+	format_versions((uint64_t)node_int(node, "lowest_version"),
+	    (uint64_t)node_int(node, "highest_version"), cells[4], 128);
+	snprintf(cells[5], 128, "%lld", node_int(node, "creation"));
+	format_duration(node_int(node, "registered_seconds"), cells[6], 128);
+	if (node_int(node, "pid") > 0)
+		snprintf(cells[7], 128, "%s (pid %lld)", who,
+		    node_int(node, "pid"));
+	else
+		util_strlcpy(cells[7], who, 128);
+	/* The ownership rule column, only when a rule covers a node. */
+	return rule_cell(node, cells[8], 128);
+}
+
+/*
+ * names: the nodes as JSON objects (node_json), then printed as they
+ * are with --json, else as a table made from them.
+ */
 static int
 print_nodes(struct row *rows, size_t n)
 {
 	static const char *const head[] = { "NAME", "PORT", "TYPE", "PROTO",
 		"VERSIONS", "CREATION", "REGISTERED", "OWNER", "RULE" };
 	enum { NCOL = 9 };
-	char (*cells)[NCOL][128];
+	char (*cells)[NCOL][128] = NULL;
 	uint64_t *inodes;
 	long *pids;
 	size_t width[NCOL], i, k, ni = 0, ncol = NCOL - 1;
 	time_t now = time(NULL);
+	json_t *nodes = json_array();
 
-	cells = calloc(n + 1, sizeof(*cells));
 	inodes = calloc(n + 1, sizeof(*inodes));
 	pids = calloc(n + 1, sizeof(*pids));
-	if (cells == NULL || inodes == NULL || pids == NULL) {
+	if (!opts.json)
+		cells = calloc(n + 1, sizeof(*cells));
+	if (inodes == NULL || pids == NULL || nodes == NULL ||
+	    (!opts.json && cells == NULL)) {
 		output_warn("out of memory");
 		free(cells);
 		free(inodes);
 		free(pids);
+		json_decref(nodes);
 		return EXIT_FAIL;
 	}
 	for (i = 0; i < n; i++)
@@ -147,81 +192,41 @@ print_nodes(struct row *rows, size_t n)
 			ni++;
 	qsort(inodes, ni, sizeof(*inodes), procfd_cmp_inode);
 	procfd_find_pids(inodes, pids, ni);
-
 	for (i = 0; i < n; i++) {
-		const struct ctl_msg *m = &rows[i].m;
-		const struct ctl_field *name = ctlproto_find(m, CTL_KEY(NAME));
-		uint64_t hv = ctlproto_u64(m, CTL_KEY(HIGHEST_VERSION), 0);
-		uint64_t lv = ctlproto_u64(m, CTL_KEY(LOWEST_VERSION), 0);
-		uint64_t proto = ctlproto_u64(m, CTL_KEY(PROTOCOL), 0);
-		uint64_t ino = ctlproto_u64(m, CTL_KEY(INODE), 0);
-		char user[64];
-		const uint64_t *hit;
+		uint64_t ino = ctlproto_u64(&rows[i].m, CTL_KEY(INODE), 0);
+		const uint64_t *hit = ino != 0
+		    ? bsearch(&ino, inodes, ni, sizeof(*inodes),
+			  procfd_cmp_inode)
+		    : NULL;
 
-		format_safe(name->p, name->len, cells[i][0],
-		    sizeof(cells[i][0]));
-		snprintf(cells[i][1], 128, "%llu",
-		    (unsigned long long)ctlproto_u64(m, CTL_KEY(PORT), 0));
-		format_type(ctlproto_u64(m, CTL_KEY(TYPE), 0), cells[i][2],
-		    128);
-		format_proto(proto, cells[i][3], 128);
-		format_versions(lv, hv, cells[i][4], 128);
-		snprintf(cells[i][5], 128, "%llu",
-		    (unsigned long long)ctlproto_u64(m, CTL_KEY(CREATION), 0));
-		format_duration((int64_t)now -
-			(int64_t)ctlproto_u64(m, CTL_KEY(REGISTERED_AT), 0),
-		    cells[i][6], 128);
-		format_user(ctlproto_u64(m, CTL_KEY(UID), UINT32_MAX), user,
-		    sizeof(user));
-		hit = ino != 0 ? bsearch(&ino, inodes, ni, sizeof(*inodes),
-				     procfd_cmp_inode)
-			       : NULL;
-		if (hit != NULL && pids[hit - inodes] > 0)
-			snprintf(cells[i][7], 128, "%s (pid %ld)", user,
-			    pids[hit - inodes]);
-		else
-			util_strlcpy(cells[i][7], user, 128);
-		/* The ownership rule column, only when a rule covers a node. */
-		if (rule_cell(m, cells[i][8], 128))
-			ncol = NCOL;
+		json_array_append_new(nodes, node_json(&rows[i].m,
+		    hit != NULL ? pids[hit - inodes] : -1, now));
 	}
-
-	if (opts.json) {
-		json_t *nodes = json_array();
-
-		for (i = 0; i < n; i++) {
-			uint64_t ino = ctlproto_u64(&rows[i].m, CTL_KEY(INODE),
-			    0);
-			const uint64_t *hit = ino != 0
-			    ? bsearch(&ino, inodes, ni, sizeof(*inodes),
-				  procfd_cmp_inode)
-			    : NULL;
-
-			json_array_append_new(nodes, node_json(&rows[i].m,
-			    hit != NULL ? pids[hit - inodes] : -1, now));
-		}
-		output_json(json_pack("{s:I,s:o}", "count", (json_int_t)n,
-		    "nodes", nodes));
-	} else {
-		for (k = 0; k < ncol; k++) {
-			width[k] = format_width(head[k]);
-			for (i = 0; i < n; i++)
-				width[k] = UTIL_MAX(width[k],
-				    format_width(cells[i][k]));
-		}
-		for (k = 0; k < ncol; k++)
-			format_cell(head[k], width[k], k == ncol - 1);
-		putchar('\n');
-		for (i = 0; i < n; i++) {
-			for (k = 0; k < ncol; k++)
-				format_cell(cells[i][k], width[k],
-				    k == ncol - 1);
-			putchar('\n');
-		}
-	}
-	free(cells);
 	free(inodes);
 	free(pids);
+	if (opts.json) {
+		output_json(json_pack("{s:I,s:o}", "count", (json_int_t)n,
+		    "nodes", nodes));
+		return EXIT_OK;
+	}
+	for (i = 0; i < n; i++)
+		if (node_cells(json_array_get(nodes, i), cells[i]))
+			ncol = NCOL;
+	for (k = 0; k < ncol; k++) {
+		width[k] = format_width(head[k]);
+		for (i = 0; i < n; i++)
+			width[k] = UTIL_MAX(width[k], format_width(cells[i][k]));
+	}
+	for (k = 0; k < ncol; k++)
+		format_cell(head[k], width[k], k == ncol - 1);
+	putchar('\n');
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < ncol; k++)
+			format_cell(cells[i][k], width[k], k == ncol - 1);
+		putchar('\n');
+	}
+	free(cells);
+	json_decref(nodes);
 	return EXIT_OK;
 }
 
