@@ -39,7 +39,8 @@ VERSION := $(shell cat VERSION)$(shell [ -e .git ] && \
 	git rev-parse --short HEAD 2>/dev/null | sed "s/^/+g/")
 
 # Debian 12 packages: to build, and to run the tests.
-DEB_BUILD := gcc make pkg-config libuv1-dev libsystemd-dev check
+DEB_BUILD := gcc make pkg-config libuv1-dev libsystemd-dev check \
+	libjansson-dev
 DEB_TEST  := erlang-base python3 iproute2 procps systemd mandoc valgrind \
 	prometheus curl fail2ban
 DEB_FUZZ  := clang libclang-rt-14-dev
@@ -76,13 +77,15 @@ CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS  = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 SD_CFLAGS   = $(shell $(PKG_CONFIG) --cflags libsystemd 2>/dev/null)
 SD_LIBS     = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null)
+JANSSON_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
+JANSSON_LIBS = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
 
 # The three layers (README, "Source map") and the rule that keeps them
 # apart, made by the include paths: a core file sees only src/core, so
 # one that includes a daemon's or the CLI's header does not compile;
 # the daemon and the CLI see the core and themselves, never each other;
 # only src/main.c sees all three.  libuv's flags reach the daemon's
-# files alone, libsystemd's only sysd.c.
+# files alone, libsystemd's only sysd.c, jansson's only epmdctl's.
 ALL_CFLAGS = $(WARN) $(HARDEN) -D_GNU_SOURCE \
 	-DEPMDD_SYSCONFDIR='"$(SYSCONFDIR)"' $(CFLAGS)
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
@@ -94,15 +97,17 @@ MAIN_INC    = -Isrc/core -Isrc/daemon -Isrc/cli $(UV_CFLAGS)
 # The pure core: no libuv, no libsystemd, no sockets, no logging.  It is
 # an archive: each program takes the modules it uses; the unit tests and
 # the fuzzers link nothing else.
-CORE := util buf codec registry policy dispatch options ctlproto state
-DAEMON := log net sockdiag member config ctlpolicy ctl sysd persist adopt \
+CORE := util buf codec registry policy dispatch options ctlschema ctlproto state
+DAEMON := log net sockdiag member config ctlpolicy ctlmsg ctl sysd persist adopt \
 	upgrade daemon
 # The blocking clients, both on netio's sockets: OTP's client commands
 # (linked into epmdd, for epmd -names and the rest) and epmdctl.
 CLI_OTP := client netio
-CLI_CTL := epmdctl epmdctl_query epmdctl_metrics epmdctl_check netio
+CLI_CTL := epmdctl conn output format procfd cmd_nodes cmd_daemon cmd_policy \
+	cmd_watch epmdctl_query epmdctl_metrics epmdctl_check netio
 UNIT := check_main check_buf check_codec check_registry check_dispatch \
-	check_options check_ctlproto check_state check_policy unit_util
+	check_options check_ctlproto check_ctlschema check_state check_policy \
+	unit_util
 
 CORE_OBJS   := $(CORE:%=$(B)/core/%.o)
 CORE_LIB    := $(B)/libcore.a
@@ -148,7 +153,8 @@ $(B)/daemon/%.o: src/daemon/%.c $(B)/.flags
 
 $(B)/cli/%.o: src/cli/%.c $(B)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CLI_INC) $(VERSION_DEF) -MMD -MP -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CLI_INC) $(JANSSON_CFLAGS) $(VERSION_DEF) -MMD -MP \
+		-c -o $@ $<
 
 $(B)/main.o: src/main.c $(B)/.flags
 	@mkdir -p $(@D)
@@ -167,9 +173,10 @@ $(EPMDD): $(EPMDD_OBJS) $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(EPMDD_OBJS) $(CORE_LIB) $(ALL_LDFLAGS) \
 		$(UV_LIBS) $(SD_LIBS)
 
-# epmdctl links no libuv and no libsystemd.
+# epmdctl links no libuv and no libsystemd; jansson writes its JSON.
 $(EPMDCTL): $(CTL_OBJS) $(CORE_LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CTL_OBJS) $(CORE_LIB) $(ALL_LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CTL_OBJS) $(CORE_LIB) $(ALL_LDFLAGS) \
+		$(JANSSON_LIBS)
 
 # The unit tests link the core alone.
 $(UNIT_BIN): $(UNIT_OBJS) $(CORE_OBJS)
@@ -387,7 +394,7 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 FUZZ_CODEC_SRC := tests/fuzz/fuzz_codec.c \
 	$(addprefix src/core/,codec.c dispatch.c policy.c registry.c buf.c util.c)
 FUZZ_CTL_SRC := tests/fuzz/fuzz_ctlproto.c \
-	$(addprefix src/core/,ctlproto.c buf.c util.c)
+	$(addprefix src/core/,ctlproto.c ctlschema.c buf.c util.c)
 FUZZ_STATE_SRC := tests/fuzz/fuzz_state.c \
 	$(addprefix src/core/,state.c registry.c codec.c buf.c util.c)
 FUZZ_CONFIG_SRC := tests/fuzz/fuzz_config.c \

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "codec.h"
+#include "ctlschema.h"
 #include "epmdctl_obs.h"
 #include "netio.h"
 #include "util.h"
@@ -79,18 +80,20 @@ from_control(const struct obs_opts *o, int argc, char **argv,
 			char msg[256];
 
 			snprintf(err, errlen, "names: %s",
-			    ctlproto_str(&m, "message", msg, sizeof(msg)));
+			    ctlproto_str(&m, CTL_KEY(MESSAGE), msg,
+			sizeof(msg)));
 			break;
 		}
 		if (m.type != CTL_NODE ||
-		    (name = ctlproto_find(&m, "name")) == NULL)
+		    (name = ctlproto_find(&m, CTL_KEY(NAME))) == NULL)
 			continue;
 		for (i = 0; i < argc; i++)
 			if (alive_len(argv[i]) == name->len &&
 			    memcmp(argv[i], name->p, name->len) == 0) {
 				found[i].registered = true;
 				found[i].port =
-				    (unsigned)ctlproto_u64(&m, "port", 0);
+				    (unsigned)ctlproto_u64(&m, CTL_KEY(PORT),
+				0);
 			}
 	}
 	obs_ctl_close(&c);

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctlschema.h"
 #include "epmdctl_obs.h"
 #include "util.h"
 
@@ -212,8 +213,8 @@ put_prefixed(FILE *f, const struct ctl_msg *m, const struct metric *mt)
 static void
 put_metrics(FILE *f, const struct ctl_msg *m)
 {
-	const struct ctl_field *v = ctlproto_find(m, "version");
-	const struct ctl_field *e = ctlproto_find(m, "policy_error");
+	const struct ctl_field *v = ctlproto_find(m, CTL_KEY(VERSION));
+	const struct ctl_field *e = ctlproto_find(m, CTL_KEY(POLICY_ERROR));
 	size_t i;
 
 	fputs("# HELP epmdd_build_info The running epmdd's version.\n"
@@ -275,7 +276,8 @@ fetch_metrics(const char *path, char **ret, size_t *ret_len, char *err,
 
 		if (m.type == CTL_ERROR)
 			snprintf(err, errlen, "status: %s",
-			    ctlproto_str(&m, "message", msg, sizeof(msg)));
+			    ctlproto_str(&m, CTL_KEY(MESSAGE), msg,
+			sizeof(msg)));
 		else
 			snprintf(err, errlen, "unexpected %s reply",
 			    ctlproto_type_name(m.type));

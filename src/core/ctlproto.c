@@ -12,48 +12,34 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ctlschema.h"
 #include "util.h"
-
-struct required {
-	const char *key;
-	uint8_t kind;
-};
 
 struct type_rule {
 	uint8_t type;
 	const char *name;
-	struct required req[4];
 };
 
-/* Every known type and the fields it must carry. */
+/* Every known type; the fields each must carry are ctlschema's. */
 static const struct type_rule rules[] = {
-	{ CTL_NAMES, "names", { { NULL, 0 } } },
-	{ CTL_STATUS, "status", { { NULL, 0 } } },
-	{ CTL_STOP, "stop", { { "name", CTL_BYTES }, { NULL, 0 } } },
-	{ CTL_SHUTDOWN, "shutdown", { { NULL, 0 } } },
-	{ CTL_WATCH, "watch", { { NULL, 0 } } },
-	{ CTL_UPGRADE, "upgrade", { { NULL, 0 } } },
-	{ CTL_RELOAD, "reload", { { NULL, 0 } } },
-	{ CTL_POLICY, "policy", { { NULL, 0 } } },
-	{ CTL_POLICY_TEST, "policy_test",
-	    { { "address", CTL_BYTES }, { "request", CTL_BYTES },
-		{ NULL, 0 } } },
-	{ CTL_NODE, "node",
-	    { { "name", CTL_BYTES }, { "port", CTL_U64 },
-		{ "creation", CTL_U64 }, { NULL, 0 } } },
-	{ CTL_END, "end", { { "count", CTL_U64 }, { NULL, 0 } } },
-	{ CTL_STATUS_REPLY, "status_reply",
-	    { { "version", CTL_BYTES }, { "nodes", CTL_U64 }, { NULL, 0 } } },
-	{ CTL_OK, "ok", { { NULL, 0 } } },
-	{ CTL_ERROR, "error",
-	    { { "code", CTL_U64 }, { "message", CTL_BYTES }, { NULL, 0 } } },
-	{ CTL_EVENT, "event",
-	    { { "event", CTL_BYTES }, { "time_ms", CTL_U64 }, { NULL, 0 } } },
-	{ CTL_POLICY_REPLY, "policy_reply",
-	    { { "source", CTL_BYTES }, { NULL, 0 } } },
-	{ CTL_POLICY_RULE, "policy_rule",
-	    { { "kind", CTL_BYTES }, { "rule", CTL_BYTES }, { NULL, 0 } } },
-	{ CTL_VERDICT, "verdict", { { "allowed", CTL_U64 }, { NULL, 0 } } },
+	{ CTL_NAMES, "names" },
+	{ CTL_STATUS, "status" },
+	{ CTL_STOP, "stop" },
+	{ CTL_SHUTDOWN, "shutdown" },
+	{ CTL_WATCH, "watch" },
+	{ CTL_UPGRADE, "upgrade" },
+	{ CTL_RELOAD, "reload" },
+	{ CTL_POLICY, "policy" },
+	{ CTL_POLICY_TEST, "policy_test" },
+	{ CTL_NODE, "node" },
+	{ CTL_END, "end" },
+	{ CTL_STATUS_REPLY, "status_reply" },
+	{ CTL_OK, "ok" },
+	{ CTL_ERROR, "error" },
+	{ CTL_EVENT, "event" },
+	{ CTL_POLICY_REPLY, "policy_reply" },
+	{ CTL_POLICY_RULE, "policy_rule" },
+	{ CTL_VERDICT, "verdict" },
 };
 
 static const struct type_rule *
@@ -90,6 +76,14 @@ const struct ctl_field *
 ctlproto_find(const struct ctl_msg *m, const char *key)
 {
 	return find(m->fields, m->nfields, key);
+}
+
+bool
+ctlproto_is_key(const struct ctl_field *f, const char *key)
+{
+	size_t klen = strlen(key);
+
+	return f->klen == klen && memcmp(f->key, key, klen) == 0;
 }
 
 uint64_t
@@ -156,7 +150,7 @@ ssize_t
 ctlproto_decode(const uint8_t *p, size_t len, struct ctl_msg *ret)
 {
 	const struct type_rule *rule;
-	const struct required *rq;
+	size_t i;
 	struct rbuf b;
 	int r;
 
@@ -180,10 +174,14 @@ ctlproto_decode(const uint8_t *p, size_t len, struct ctl_msg *ret)
 	r = parse_fields(p + CTL_HEADER_SIZE, ret->length, ret);
 	if (r < 0)
 		return r;
-	for (rq = rule->req; rq->key != NULL; rq++) {
-		const struct ctl_field *f = ctlproto_find(ret, rq->key);
+	for (i = 0; i < CTLSCHEMA_NFIELDS; i++) {
+		const struct ctlschema_field *sf = &ctlschema_fields[i];
+		const struct ctl_field *f;
 
-		if (f == NULL || f->kind != rq->kind)
+		if (!(sf->required & CTLSCHEMA_IN(ret->type)))
+			continue;
+		f = ctlproto_find(ret, sf->key);
+		if (f == NULL || f->kind != ctlschema_wire_kind(sf))
 			return -EBADMSG;
 	}
 	return (ssize_t)(CTL_HEADER_SIZE + ret->length);

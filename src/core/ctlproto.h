@@ -4,8 +4,8 @@
  * ctlproto: the control-socket message format shared by epmdd and
  * epmdctl.  A message is a fixed big-endian header (version u8, type u8,
  * flags u16, payload length u32) and a payload of self-describing
- * fields (key, kind, value), checked against a per-type table of
- * required fields.  Pure: no I/O, no libuv.
+ * fields (key, kind, value); each type's required fields are checked as
+ * ctlschema's table says.  Pure: no I/O, no libuv.
  */
 #ifndef EPMDD_CTLPROTO_H
 #define EPMDD_CTLPROTO_H
@@ -108,6 +108,8 @@ const char *ctlproto_type_name(uint8_t type);
 /* The field with this key, or NULL. */
 const struct ctl_field *ctlproto_find(const struct ctl_msg *m,
     const char *key);
+/* Whether field f has this key. */
+bool ctlproto_is_key(const struct ctl_field *f, const char *key);
 /* A u64 field's value, or def if absent or of another kind. */
 uint64_t ctlproto_u64(const struct ctl_msg *m, const char *key, uint64_t def);
 /*

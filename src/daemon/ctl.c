@@ -11,7 +11,8 @@
  * so that its length costs neither memory nor a long turn of the loop.
  * Slots are counted per uid and per login (the audit login uid), and
  * watchers never get the last ones, so no local user can lock others
- * out of the short requests.
+ * out of the short requests.  What a node, the status and an event say
+ * is ctlmsg.c's; this file only sends it.
  */
 #include "ctl.h"
 
@@ -26,8 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctlmsg.h"
 #include "ctlpolicy.h"
 #include "ctlproto.h"
+#include "ctlschema.h"
 #include "log.h"
 #include "util.h"
 
@@ -248,37 +251,17 @@ client_error(struct ctl_client *c, enum ctl_error code, const char *msg,
 
 /* ---------------------------------------------------------- replies */
 
-static int
-put_node(struct ctl *ctl, struct wbuf *w, struct node *n)
+/* Answer CTL_OK.  False when the answer could not be built. */
+static bool
+client_ok(struct ctl_client *c)
 {
-	char peer[NET_ADDR_TEXT];
-	size_t start;
-	int r;
+	struct ctl *ctl = c->ctl;
 
-	net_resolve_owner(ctl->cfg.net, n);
-	net_addr_text(&n->peer, peer);
-	if ((r = ctlproto_begin(w, CTL_NODE, &start)) < 0)
-		return r;
-	r = 0;
-	r |= ctlproto_put_bytes(w, "name", n->data, n->nlen);
-	r |= ctlproto_put_u64(w, "port", n->port);
-	r |= ctlproto_put_u64(w, "type", n->type);
-	r |= ctlproto_put_u64(w, "protocol", n->proto);
-	r |= ctlproto_put_u64(w, "highest_version", n->hv);
-	r |= ctlproto_put_u64(w, "lowest_version", n->lv);
-	r |= ctlproto_put_u64(w, "creation", registry_creation(n));
-	r |= ctlproto_put_bytes(w, "extra", n->data + n->nlen, n->elen);
-	r |= ctlproto_put_u64(w, "registered_at", (uint64_t)n->registered_at);
-	r |= ctlproto_put_str(w, "peer", peer);
-	r |= ctlproto_put_u64(w, "uid", n->uid);
-	r |= ctlproto_put_u64(w, "inode", n->inode);
-	r |= ctlproto_put_u64(w, "fd", (uint64_t)n->fd);
-	r |= ctlpolicy_put_node(w, ctl->cfg.dctx, n);
-	if (r != 0 || (r = ctlproto_end(w, start)) < 0) {
-		w->len = start;
-		return r < 0 ? r : -ENOBUFS;
-	}
-	return 0;
+	ctl->out.len = 0;
+	if (ctlproto_put_empty(&ctl->out, CTL_OK) < 0)
+		return false;
+	client_flush(c);
+	return true;
 }
 
 /*
@@ -304,7 +287,8 @@ list_more(struct ctl_client *c)
 	     c->queued + ctl->out.len < CTL_LIST_AHEAD; batch++) {
 		if ((n = registry_cursor_next(&c->cursor)) == NULL)
 			goto end;
-		if (put_node(ctl, &ctl->out, n) < 0) {
+		if (ctlmsg_node(&ctl->out, ctl->cfg.net, ctl->cfg.dctx,
+			n) < 0) {
 			list_stop(c);
 			client_error(c, CTL_ERR_INTERNAL,
 			    "out of memory for the list", false);
@@ -323,7 +307,7 @@ list_more(struct ctl_client *c)
 end:
 	list_stop(c);
 	if (ctlproto_begin(&ctl->out, CTL_END, &start) == 0 &&
-	    ctlproto_put_u64(&ctl->out, "count", c->listed) == 0 &&
+	    ctlproto_put_u64(&ctl->out, CTL_KEY(COUNT), c->listed) == 0 &&
 	    ctlproto_end(&ctl->out, start) == 0)
 		client_flush(c);
 	else
@@ -344,78 +328,26 @@ static void
 do_status(struct ctl_client *c, const struct ctl_msg *m)
 {
 	struct ctl *ctl = c->ctl;
-	const struct ctl_info *in = &ctl->cfg.info;
-	struct registry_stats rs;
-	struct net_stats ns;
-	const struct dispatch_stats *ds = &ctl->cfg.dctx->stats;
-	char listen[OPTIONS_MAX_LISTEN * NET_ADDR_TEXT], key[CTL_MAX_KEY + 1];
-	struct wbuf *w = &ctl->out;
-	size_t start;
-	int r = 0, i;
+	const struct ctlmsg_status st = { .info = &ctl->cfg.info,
+		.reg = ctl->cfg.reg, .net = ctl->cfg.net,
+		.dctx = ctl->cfg.dctx, .config = ctl->cfg.config,
+		.control = ctl->path, .control_clients = ctl->nclients };
 
 	(void)m;
-	registry_get_stats(ctl->cfg.reg, &rs);
-	net_get_stats(ctl->cfg.net, &ns);
-	net_describe_listeners(ctl->cfg.net, listen, sizeof(listen));
-	w->len = 0;
-	if (ctlproto_begin(w, CTL_STATUS_REPLY, &start) < 0)
-		goto fail;
-	r |= ctlproto_put_str(w, "version", in->version);
-	r |= ctlproto_put_u64(w, "pid", (uint64_t)getpid());
-	r |= ctlproto_put_u64(w, "started_at", (uint64_t)in->started_at);
-	r |= ctlproto_put_u64(w, "uptime",
-	    (uint64_t)(time(NULL) - in->started_at));
-	r |= ctlproto_put_str(w, "listen", listen);
-	r |= ctlproto_put_str(w, "control", ctl->path);
-	r |= ctlproto_put_u64(w, "relaxed", in->relaxed);
-	r |= ctlproto_put_u64(w, "packet_timeout", in->packet_timeout);
-	r |= ctlproto_put_u64(w, "handover", in->handover);
-	r |= ctlproto_put_u64(w, "handover_restored", in->restored);
-	r |= ctlproto_put_u64(w, "nodes", rs.active);
-	r |= ctlproto_put_u64(w, "old_names", rs.old);
-	r |= ctlproto_put_u64(w, "registrations", rs.registrations);
-	for (i = 0; i < REGISTRY_REASON_COUNT; i++) {
-		snprintf(key, sizeof(key), "unregistered_%s",
-		    registry_reason_name((enum registry_reason)i));
-		r |= ctlproto_put_u64(w, key, rs.unregistrations[i]);
+	ctl->out.len = 0;
+	if (ctlmsg_status(&ctl->out, &st) < 0) {
+		client_error(c, CTL_ERR_INTERNAL, "cannot build the status",
+		    false);
+		return;
 	}
-	r |= ctlproto_put_u64(w, "lookups_hit", ds->lookups_hit);
-	r |= ctlproto_put_u64(w, "lookups_miss", ds->lookups_miss);
-	r |= ctlproto_put_u64(w, "names_requests", ds->names);
-	r |= ctlproto_put_u64(w, "dump_requests", ds->dumps);
-	r |= ctlproto_put_u64(w, "kill_requests", ds->kills);
-	r |= ctlproto_put_u64(w, "stop_requests", ds->stops);
-	/* The policy's refusals are counted per kind, below. */
-	for (i = 1; i < DISPATCH_POLICY; i++) {
-		snprintf(key, sizeof(key), "refused_%s",
-		    dispatch_refusal_name((enum dispatch_refusal)i));
-		r |= ctlproto_put_u64(w, key, ds->refused[i]);
-	}
-	r |= ctlpolicy_put_status(w, ctl->cfg.config, ds);
-	r |= ctlproto_put_u64(w, "connections", ns.conns);
-	r |= ctlproto_put_u64(w, "connections_peak", ns.conns_peak);
-	r |= ctlproto_put_u64(w, "connections_limit", ns.conns_limit);
-	r |= ctlproto_put_u64(w, "accepted", ns.accepted);
-	r |= ctlproto_put_u64(w, "accept_errors", ns.accept_errors);
-	r |= ctlproto_put_u64(w, "answered_at_once", ns.at_once);
-	r |= ctlproto_put_u64(w, "control_clients", ctl->nclients);
-	r |= ctlproto_put_u64(w, "hash_buckets",
-	    registry_bucket_count(ctl->cfg.reg));
-	r |= ctlproto_put_u64(w, "hash_longest_chain",
-	    registry_longest_chain(ctl->cfg.reg));
-	if (r != 0 || ctlproto_end(w, start) < 0)
-		goto fail;
 	client_flush(c);
-	return;
-fail:
-	client_error(c, CTL_ERR_INTERNAL, "cannot build the status", false);
 }
 
 static void
 do_stop(struct ctl_client *c, const struct ctl_msg *m)
 {
 	struct ctl *ctl = c->ctl;
-	const struct ctl_field *f = ctlproto_find(m, "name");
+	const struct ctl_field *f = ctlproto_find(m, CTL_KEY(NAME));
 	char name[512];
 	struct node *n;
 	void *owner;
@@ -444,24 +376,18 @@ do_stop(struct ctl_client *c, const struct ctl_msg *m)
 	registry_unregister(ctl->cfg.reg, n, REGISTRY_STOPPED,
 	    (int64_t)time(NULL));
 	net_release(ctl->cfg.net, owner);
-	ctl->out.len = 0;
-	if (ctlproto_put_empty(&ctl->out, CTL_OK) == 0)
-		client_flush(c);
+	client_ok(c);
 }
 
 static void
 do_shutdown(struct ctl_client *c, const struct ctl_msg *m)
 {
-	struct ctl *ctl = c->ctl;
-
 	(void)m;
 	log_notice("shutdown requested by uid %u (pid %d)", c->uid, c->pid);
-	ctl->out.len = 0;
-	if (ctlproto_put_empty(&ctl->out, CTL_OK) < 0)
-		return;
 	/* The daemon stops once the client has its answer. */
 	c->shutdown_when_sent = true;
-	client_flush(c);
+	if (!client_ok(c))
+		c->shutdown_when_sent = false;
 }
 
 static void
@@ -491,9 +417,7 @@ do_watch(struct ctl_client *c, const struct ctl_msg *m)
 		ctl->nwatchers++;
 	c->watching = true;
 	c->deadline = 0;
-	ctl->out.len = 0;
-	if (ctlproto_put_empty(&ctl->out, CTL_OK) == 0)
-		client_flush(c);
+	client_ok(c);
 }
 
 static void
@@ -508,7 +432,7 @@ do_upgrade(struct ctl_client *c, const struct ctl_msg *m)
 		    "this daemon cannot upgrade in place", false);
 		return;
 	}
-	ctlproto_str(m, "path", path, sizeof(path));
+	ctlproto_str(m, CTL_KEY(PATH), path, sizeof(path));
 	log_notice("upgrade requested by uid %u (pid %d)%s%s", c->uid,
 	    c->pid, path[0] ? ": " : "", path);
 	/* The new binary is checked first; the switch itself comes later,
@@ -523,9 +447,7 @@ do_upgrade(struct ctl_client *c, const struct ctl_msg *m)
 		client_error(c, CTL_ERR_INTERNAL, msg, false);
 		return;
 	}
-	ctl->out.len = 0;
-	if (ctlproto_put_empty(&ctl->out, CTL_OK) == 0)
-		client_flush(c);
+	client_ok(c);
 }
 
 static void
@@ -548,9 +470,7 @@ do_reload(struct ctl_client *c, const struct ctl_msg *m)
 		client_error(c, CTL_ERR_CONFIG, err, false);
 		return;
 	}
-	ctl->out.len = 0;
-	if (ctlproto_put_empty(&ctl->out, CTL_OK) == 0)
-		client_flush(c);
+	client_ok(c);
 }
 
 static void
@@ -943,66 +863,24 @@ void
 ctl_node_event(struct ctl *ctl, const struct node *n, enum registry_event ev,
     enum registry_reason reason)
 {
-	char peer[NET_ADDR_TEXT];
-	struct wbuf *w;
-	size_t start;
-	int r = 0;
-
 	if (ctl == NULL || ctl->stopping || !ctl_has_watchers(ctl))
 		return;
-	w = &ctl->out;
-	w->len = 0;
-	if (ctlproto_begin(w, CTL_EVENT, &start) < 0)
-		return;
-	r |= ctlproto_put_str(w, "event",
-	    ev == REGISTRY_REGISTERED ? "registered" : "unregistered");
-	r |= ctlproto_put_u64(w, "time_ms", wall_ms());
-	r |= ctlproto_put_bytes(w, "name", n->data, n->nlen);
-	r |= ctlproto_put_u64(w, "port", n->port);
-	r |= ctlproto_put_u64(w, "creation", registry_creation(n));
-	if (ev == REGISTRY_REGISTERED) {
-		net_addr_text(&n->peer, peer);
-		r |= ctlproto_put_u64(w, "type", n->type);
-		r |= ctlproto_put_str(w, "peer", peer);
-		r |= ctlproto_put_u64(w, "uid", n->uid);
-	} else
-		r |= ctlproto_put_str(w, "reason", registry_reason_name(reason));
-	if (r == 0 && ctlproto_end(w, start) == 0)
+	ctl->out.len = 0;
+	if (ctlmsg_node_event(&ctl->out, n, ev, reason, wall_ms()) == 0)
 		broadcast(ctl);
-	w->len = 0;
+	ctl->out.len = 0;
 }
 
 void
 ctl_refused_event(struct ctl *ctl, const struct dispatch_result *res,
     const struct registry_addr *addr)
 {
-	char peer[NET_ADDR_TEXT], rule[256];
-	struct wbuf *w;
-	size_t start;
-	int r = 0;
-
 	if (ctl == NULL || ctl->stopping || !ctl_has_watchers(ctl))
 		return;
-	w = &ctl->out;
-	w->len = 0;
-	net_addr_text(addr, peer);
-	if (ctlproto_begin(w, CTL_EVENT, &start) < 0)
-		return;
-	r |= ctlproto_put_str(w, "event", "refused");
-	r |= ctlproto_put_u64(w, "time_ms", wall_ms());
-	r |= ctlproto_put_str(w, "request", dispatch_tag_name(res->tag));
-	r |= ctlproto_put_str(w, "reason", dispatch_refusal_name(res->refusal));
-	r |= ctlproto_put_str(w, "peer", peer);
-	if (res->name != NULL && res->nlen <= CTL_MAX_VALUE)
-		r |= ctlproto_put_bytes(w, "name", res->name, res->nlen);
-	dispatch_rule_text(res, rule, sizeof(rule));
-	if (rule[0] != '\0')
-		r |= ctlproto_put_str(w, "rule", rule);
-	if (res->refusal == DISPATCH_NOT_OWNER)
-		r |= ctlproto_put_u64(w, "uid", res->uid);
-	if (r == 0 && ctlproto_end(w, start) == 0)
+	ctl->out.len = 0;
+	if (ctlmsg_refused_event(&ctl->out, res, addr, wall_ms()) == 0)
 		broadcast(ctl);
-	w->len = 0;
+	ctl->out.len = 0;
 }
 
 /* ---------------------------------------------------------- lifecycle */

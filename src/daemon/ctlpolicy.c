@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "codec.h"
+#include "ctlschema.h"
 #include "util.h"
 
 /* Fields of one message; any failure makes r non-zero. */
@@ -47,10 +48,11 @@ put_access(struct wbuf *w, const struct policy_access *a,
 		if (ctlproto_begin(w, CTL_POLICY_RULE, &start) < 0)
 			return -ENOBUFS;
 		r = 0;
-		PUT(ctlproto_put_str(w, "kind", policy_kind_name(kind)));
-		PUT(ctlproto_put_str(w, "rule", text));
-		PUT(ctlproto_put_str(w, "origin", policy_origin_name(a->origin)));
-		PUT(ctlproto_put_u64(w, "line", a->line));
+		PUT(ctlproto_put_str(w, CTL_KEY(KIND), policy_kind_name(kind)));
+		PUT(ctlproto_put_str(w, CTL_KEY(RULE), text));
+		PUT(ctlproto_put_str(w, CTL_KEY(ORIGIN),
+		    policy_origin_name(a->origin)));
+		PUT(ctlproto_put_u64(w, CTL_KEY(LINE), a->line));
 		if (r != 0 || ctlproto_end(w, start) < 0)
 			return -ENOBUFS;
 		(*count)++;
@@ -78,13 +80,15 @@ put_owner(struct wbuf *w, const struct policy_owner *o, uint64_t *count)
 
 	if (ctlproto_begin(w, CTL_POLICY_RULE, &start) < 0)
 		return -ENOBUFS;
-	PUT(ctlproto_put_str(w, "kind", "owner"));
-	PUT(ctlproto_put_bytes(w, "rule", pattern, pattern_bytes(o, pattern)));
-	PUT(ctlproto_put_str(w, "origin", policy_origin_name(POLICY_FILE)));
-	PUT(ctlproto_put_u64(w, "line", o->line));
+	PUT(ctlproto_put_str(w, CTL_KEY(KIND), "owner"));
+	PUT(ctlproto_put_bytes(w, CTL_KEY(RULE), pattern, pattern_bytes(o,
+	    pattern)));
+	PUT(ctlproto_put_str(w, CTL_KEY(ORIGIN),
+	    policy_origin_name(POLICY_FILE)));
+	PUT(ctlproto_put_u64(w, CTL_KEY(LINE), o->line));
 	for (i = 0; i < o->nids; i++) {
 		policy_id_text(&o->ids[i], id, sizeof(id));
-		PUT(ctlproto_put_str(w, "owner", id));
+		PUT(ctlproto_put_str(w, CTL_KEY(OWNER), id));
 	}
 	if (r != 0 || ctlproto_end(w, start) < 0)
 		return -ENOBUFS;
@@ -131,14 +135,14 @@ ctlpolicy_put_policy(struct wbuf *w, const struct config *cfg)
 
 	if (ctlproto_begin(w, CTL_POLICY_REPLY, &start) < 0)
 		goto fail;
-	PUT(ctlproto_put_str(w, "source", source(cfg)));
-	PUT(ctlproto_put_str(w, "file", cfg->path));
-	PUT(ctlproto_put_u64(w, "configured", cfg->policy != NULL));
-	PUT(ctlproto_put_u64(w, "saved", cfg->from_saved));
-	PUT(ctlproto_put_u64(w, "loaded_at", (uint64_t)cfg->loaded_at));
-	PUT(ctlproto_put_u64(w, "loads", cfg->loads));
-	PUT(ctlproto_put_u64(w, "load_failures", cfg->failures));
-	PUT(ctlproto_put_bytes(w, "error", cfg->error,
+	PUT(ctlproto_put_str(w, CTL_KEY(SOURCE), source(cfg)));
+	PUT(ctlproto_put_str(w, CTL_KEY(FILE), cfg->path));
+	PUT(ctlproto_put_u64(w, CTL_KEY(CONFIGURED), cfg->policy != NULL));
+	PUT(ctlproto_put_u64(w, CTL_KEY(SAVED), cfg->from_saved));
+	PUT(ctlproto_put_u64(w, CTL_KEY(LOADED_AT), (uint64_t)cfg->loaded_at));
+	PUT(ctlproto_put_u64(w, CTL_KEY(LOADS), cfg->loads));
+	PUT(ctlproto_put_u64(w, CTL_KEY(LOAD_FAILURES), cfg->failures));
+	PUT(ctlproto_put_bytes(w, CTL_KEY(ERROR), cfg->error,
 	    UTIL_MIN(strlen(cfg->error), (size_t)CTL_MAX_VALUE)));
 	if (r != 0 || ctlproto_end(w, start) < 0)
 		goto fail;
@@ -150,7 +154,7 @@ ctlpolicy_put_policy(struct wbuf *w, const struct config *cfg)
 		if (put_owner(w, &p->owners[i], &count) < 0)
 			goto fail;
 	if (ctlproto_begin(w, CTL_END, &start) < 0 ||
-	    ctlproto_put_u64(w, "count", count) < 0 ||
+	    ctlproto_put_u64(w, CTL_KEY(COUNT), count) < 0 ||
 	    ctlproto_end(w, start) < 0)
 		goto fail;
 	return 0;
@@ -237,27 +241,27 @@ ctlpolicy_put_verdict(struct wbuf *w, const struct config *cfg,
     size_t errlen)
 {
 	const struct policy *p = config_policy(cfg);
-	const struct ctl_field *name = ctlproto_find(m, "name");
+	const struct ctl_field *name = ctlproto_find(m, CTL_KEY(NAME));
 	const struct policy_owner *o = NULL;
 	struct policy_decision d;
 	struct registry_addr addr;
 	char text[64], request[32], entry[POLICY_ENTRY_TEXT],
 	    ids[CTL_MAX_VALUE + 1];
 	uint8_t pattern[CODEC_MAX_NAME_BYTES + 1];
-	uint64_t uid64 = ctlproto_u64(m, "uid", REGISTRY_UID_UNKNOWN);
+	uint64_t uid64 = ctlproto_u64(m, CTL_KEY(UID), REGISTRY_UID_UNKNOWN);
 	uint32_t uid = uid64 < REGISTRY_UID_UNKNOWN ? (uint32_t)uid64
 						    : REGISTRY_UID_UNKNOWN;
 	bool local, owner_ok = true;
 	size_t start0 = w->len, start;
 	int kind, r = 0;
 
-	ctlproto_str(m, "address", text, sizeof(text));
+	ctlproto_str(m, CTL_KEY(ADDRESS), text, sizeof(text));
 	if (policy_parse_addr(text, &addr) < 0) {
 		snprintf(err, errlen, "not an IPv4 or IPv6 address: \"%s\"",
 		    text);
 		return -EINVAL;
 	}
-	ctlproto_str(m, "request", request, sizeof(request));
+	ctlproto_str(m, CTL_KEY(REQUEST), request, sizeof(request));
 	if ((kind = request_kind(request)) < 0) {
 		snprintf(err, errlen,
 		    "unknown request \"%s\" (register, lookup, names, dump, "
@@ -279,33 +283,35 @@ ctlpolicy_put_verdict(struct wbuf *w, const struct config *cfg,
 
 	if (ctlproto_begin(w, CTL_VERDICT, &start) < 0)
 		goto fail;
-	PUT(ctlproto_put_u64(w, "allowed", d.allowed && owner_ok));
-	PUT(ctlproto_put_str(w, "kind", policy_kind_name((enum policy_kind)kind)));
-	PUT(ctlproto_put_str(w, "address", text));
-	PUT(ctlproto_put_u64(w, "local", local));
-	PUT(ctlproto_put_u64(w, "access_allowed", d.allowed));
-	PUT(ctlproto_put_str(w, "access_origin", policy_origin_name(d.origin)));
-	PUT(ctlproto_put_u64(w, "access_line", d.line));
+	PUT(ctlproto_put_u64(w, CTL_KEY(ALLOWED), d.allowed && owner_ok));
+	PUT(ctlproto_put_str(w, CTL_KEY(KIND),
+	    policy_kind_name((enum policy_kind)kind)));
+	PUT(ctlproto_put_str(w, CTL_KEY(ADDRESS), text));
+	PUT(ctlproto_put_u64(w, CTL_KEY(LOCAL), local));
+	PUT(ctlproto_put_u64(w, CTL_KEY(ACCESS_ALLOWED), d.allowed));
+	PUT(ctlproto_put_str(w, CTL_KEY(ACCESS_ORIGIN),
+	    policy_origin_name(d.origin)));
+	PUT(ctlproto_put_u64(w, CTL_KEY(ACCESS_LINE), d.line));
 	if (d.entry != NULL) {
 		policy_entry_text(d.entry, entry, sizeof(entry));
-		PUT(ctlproto_put_str(w, "access_entry", entry));
+		PUT(ctlproto_put_str(w, CTL_KEY(ACCESS_ENTRY), entry));
 	}
-	PUT(ctlproto_put_str(w, "access_mode",
+	PUT(ctlproto_put_str(w, CTL_KEY(ACCESS_MODE),
 	    p->access[kind].mode == POLICY_ANY	  ? "any"
 	    : p->access[kind].mode == POLICY_NONE ? "none"
 						  : "list"));
 	if (name != NULL)
-		PUT(ctlproto_put_bytes(w, "name", name->p, name->len));
+		PUT(ctlproto_put_bytes(w, CTL_KEY(NAME), name->p, name->len));
 	if (uid != REGISTRY_UID_UNKNOWN)
-		PUT(ctlproto_put_u64(w, "uid", uid));
+		PUT(ctlproto_put_u64(w, CTL_KEY(UID), uid));
 	if (o != NULL) {
-		PUT(ctlproto_put_bytes(w, "owner_rule", pattern,
+		PUT(ctlproto_put_bytes(w, CTL_KEY(OWNER_RULE), pattern,
 		    pattern_bytes(o, pattern)));
-		PUT(ctlproto_put_u64(w, "owner_line", o->line));
+		PUT(ctlproto_put_u64(w, CTL_KEY(OWNER_LINE), o->line));
 		ids_text(o, ids, sizeof(ids));
-		PUT(ctlproto_put_bytes(w, "owner_ids", ids,
+		PUT(ctlproto_put_bytes(w, CTL_KEY(OWNER_IDS), ids,
 		    UTIL_MIN(strlen(ids), (size_t)CTL_MAX_VALUE)));
-		PUT(ctlproto_put_u64(w, "owner_allowed", owner_ok));
+		PUT(ctlproto_put_u64(w, CTL_KEY(OWNER_ALLOWED), owner_ok));
 	}
 	if (r != 0 || ctlproto_end(w, start) < 0)
 		goto fail;
@@ -326,24 +332,26 @@ ctlpolicy_put_status(struct wbuf *w, const struct config *cfg,
 	int k, r = 0;
 
 	for (k = 0; k < POLICY_KIND_COUNT; k++) {
-		snprintf(key, sizeof(key), "access_refused_%s",
+		snprintf(key, sizeof(key), "%s%s",
+		    CTL_KEY(ACCESS_REFUSED_),
 		    policy_kind_name((enum policy_kind)k));
 		PUT(ctlproto_put_u64(w, key, ds->access_refused[k]));
 		if (cfg->policy != NULL)
 			rules += cfg->policy->access[k].origin !=
 			    POLICY_DEFAULT;
 	}
-	PUT(ctlproto_put_u64(w, "owner_refused",
+	PUT(ctlproto_put_u64(w, CTL_KEY(OWNER_REFUSED),
 	    ds->refused[DISPATCH_NOT_OWNER]));
-	PUT(ctlproto_put_str(w, "policy_source", source(cfg)));
-	PUT(ctlproto_put_u64(w, "policy_saved", cfg->from_saved));
-	PUT(ctlproto_put_u64(w, "policy_loaded_at", (uint64_t)cfg->loaded_at));
-	PUT(ctlproto_put_u64(w, "policy_access_rules", rules));
-	PUT(ctlproto_put_u64(w, "policy_owner_rules",
+	PUT(ctlproto_put_str(w, CTL_KEY(POLICY_SOURCE), source(cfg)));
+	PUT(ctlproto_put_u64(w, CTL_KEY(POLICY_SAVED), cfg->from_saved));
+	PUT(ctlproto_put_u64(w, CTL_KEY(POLICY_LOADED_AT),
+	    (uint64_t)cfg->loaded_at));
+	PUT(ctlproto_put_u64(w, CTL_KEY(POLICY_ACCESS_RULES), rules));
+	PUT(ctlproto_put_u64(w, CTL_KEY(POLICY_OWNER_RULES),
 	    cfg->policy != NULL ? cfg->policy->nowners : 0));
-	PUT(ctlproto_put_u64(w, "policy_loads", cfg->loads));
-	PUT(ctlproto_put_u64(w, "policy_load_failures", cfg->failures));
-	PUT(ctlproto_put_bytes(w, "policy_error", cfg->error,
+	PUT(ctlproto_put_u64(w, CTL_KEY(POLICY_LOADS), cfg->loads));
+	PUT(ctlproto_put_u64(w, CTL_KEY(POLICY_LOAD_FAILURES), cfg->failures));
+	PUT(ctlproto_put_bytes(w, CTL_KEY(POLICY_ERROR), cfg->error,
 	    UTIL_MIN(strlen(cfg->error), (size_t)CTL_MAX_VALUE)));
 	return r != 0 ? -ENOBUFS : 0;
 }
@@ -364,12 +372,12 @@ ctlpolicy_put_node(struct wbuf *w, const struct dispatch_ctx *dctx,
 	    (o = policy_owner_of(policy, n->data, n->nlen)) == NULL)
 		return 0;
 	ids_text(o, ids, sizeof(ids));
-	PUT(ctlproto_put_bytes(w, "owner_rule", pattern,
+	PUT(ctlproto_put_bytes(w, CTL_KEY(OWNER_RULE), pattern,
 	    pattern_bytes(o, pattern)));
-	PUT(ctlproto_put_u64(w, "owner_rule_line", o->line));
-	PUT(ctlproto_put_bytes(w, "owner_ids", ids,
+	PUT(ctlproto_put_u64(w, CTL_KEY(OWNER_RULE_LINE), o->line));
+	PUT(ctlproto_put_bytes(w, CTL_KEY(OWNER_IDS), ids,
 	    UTIL_MIN(strlen(ids), (size_t)CTL_MAX_VALUE)));
-	PUT(ctlproto_put_u64(w, "owner_allowed",
+	PUT(ctlproto_put_u64(w, CTL_KEY(OWNER_ALLOWED),
 	    policy_owner_allows(o, n->uid, dctx->member, dctx->member_arg)));
 	return r != 0 ? -ENOBUFS : 0;
 }

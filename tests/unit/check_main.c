@@ -20,6 +20,7 @@ main(void)
 	srunner_add_suite(sr, dispatch_suite());
 	srunner_add_suite(sr, options_suite());
 	srunner_add_suite(sr, ctlproto_suite());
+	srunner_add_suite(sr, ctlschema_suite());
 	srunner_add_suite(sr, state_suite());
 	srunner_add_suite(sr, policy_suite());
 	srunner_run_all(sr, CK_NORMAL);

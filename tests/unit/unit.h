@@ -21,6 +21,7 @@ Suite *registry_suite(void);
 Suite *dispatch_suite(void);
 Suite *options_suite(void);
 Suite *ctlproto_suite(void);
+Suite *ctlschema_suite(void);
 Suite *state_suite(void);
 Suite *policy_suite(void);
 
