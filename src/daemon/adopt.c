@@ -289,6 +289,7 @@ adopt_state(struct registry *reg, struct net *net, const struct sysd_fd *fds,
 	int loaded;
 
 	loaded = load_slots(reg, fds, n, slots, &gen, sum);
+	log_mark("load");
 	saved.file = sum->policy_file;
 	saved.text = (const char *)sum->policy_text;
 	saved.len = sum->policy_len;
@@ -296,6 +297,7 @@ adopt_state(struct registry *reg, struct net *net, const struct sysd_fd *fds,
 	    sum->policy_saved ? &saved : NULL);
 	if (p == NULL)
 		fatalx("out of memory");
+	log_mark("persist");
 	/* Set now: the registry's observer journals what ends below. */
 	*ret = p;
 	*ret_adopt = NULL;
@@ -376,6 +378,7 @@ adopt_state(struct registry *reg, struct net *net, const struct sysd_fd *fds,
 		}
 	free(claimed);
 	free(active);
+	log_mark("match");
 	*ret_adopt = a;
 }
 

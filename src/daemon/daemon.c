@@ -218,6 +218,7 @@ close_all(struct daemon *d)
 static void
 drained_cb(void *arg)
 {
+	log_mark("drained");
 	close_all(arg);
 }
 
@@ -232,6 +233,7 @@ daemon_stop(struct daemon *d, const char *why)
 	if (d->stopping)
 		return;
 	d->stopping = true;
+	log_mark("stop");
 	log_notice("stopping: %s", why);
 	sysd_notify_stopping();
 	/* During an upgrade's drain, its callback sees d->stopping. */
@@ -352,9 +354,13 @@ upgrade_drained_cb(void *arg)
 		close_all(d);
 		return;
 	}
+	log_mark("drained");
 	/* Sockets not taken yet are taken now: the table lists held ones. */
 	adopt_step(d->adopt, SIZE_MAX, (int64_t)time(NULL));
+	log_mark("adopt rest");
 	n = handover_fds(d, &fds);
+	log_mark("handover fds");
+	log_marks("upgrade phases");
 	log_notice("upgrading: re-executing %s with %zu descriptors",
 	    d->upgrade_to, n);
 	sysd_notify_reloading("Upgrading in place.");
@@ -383,6 +389,7 @@ daemon_upgrade(struct daemon *d, const char *path)
 	if ((r = upgrade_check(d->upgrade_to)) < 0)
 		return r;
 	d->upgrading = true;
+	log_mark("upgrade");
 	/* Let requests in progress finish; new ones wait in the backlog. */
 	net_drain(d->net, DAEMON_DRAIN_TIMEOUT, upgrade_drained_cb, d);
 	return 0;
@@ -553,6 +560,8 @@ adopt_done(struct daemon *d)
 
 	adopt_free(d->adopt);
 	d->adopt = NULL;
+	log_mark("adopted");
+	log_marks("start-up phases");
 	d->restored = sum->restored;
 	if (sum->state_found || sum->stale > 0)
 		log_notice("restored %zu registration%s; %zu ended while no "
@@ -814,6 +823,7 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	ssize_t len;
 	int nfds, control = -1, r;
 
+	log_mark("main");
 	mask_signals(SIG_BLOCK);
 	d->opts = o;
 	d->prog = prog;
@@ -824,6 +834,7 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	if (len > 0)
 		d->self[len] = '\0';
 	nfds = sysd_listen_fds(adopt_defer_name, &fds);
+	log_mark("listen fds");
 	if (nfds < 0) {
 		errno = -nfds;
 		fatal("sd_listen_fds");
@@ -880,6 +891,7 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 		return port_in_use(d);
 	else if (r < 0)
 		exit(1);
+	log_mark("listeners");
 	adopt_state(d->reg, d->net, fds, (size_t)(nfds > 0 ? nfds : 0),
 	    sysd_notify_available(), (int64_t)time(NULL), sum, &d->persist,
 	    &d->adopt);
@@ -889,6 +901,7 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	free(fds);
 	start_policy(d, sum);
 	adopt_summary_fini(sum);
+	log_mark("policy");
 	/* The sockets are taken once the listeners serve: adopt_idle_cb. */
 	uv_idle_init(&d->loop, &d->adopt_idle);
 	d->adopt_idle.data = d;
@@ -920,8 +933,10 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	    ncfg.max_conns, d->ctl != NULL ? ctl_path(d->ctl) : "none");
 	/* Every listener and the control socket accept connections now. */
 	sysd_notify_ready(status);
+	log_mark("ready");
 
 	uv_run(&d->loop, UV_RUN_DEFAULT);
+	log_mark("loop closed");
 
 	adopt_free(d->adopt);
 	d->adopt = NULL;
@@ -934,6 +949,8 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	config_fini(&d->config);
 	r = uv_loop_close(&d->loop);
 	assert(r == 0);
+	log_mark("freed");
+	log_marks("stop phases");
 	log_notice("stopped");
 	if (r != 0)
 		return 1;
