@@ -29,18 +29,29 @@
 
 #define RECORD_HEADER 8
 
+#include "crc32tab.h"
+
+/*
+ * Eight bytes a step (slicing by 8): the bit-wise loop cost about 25 ms
+ * per 15000 registrations on every load and snapshot (issue 17).
+ */
 uint32_t
 state_crc32(const uint8_t *p, size_t len)
 {
-	uint32_t crc = 0xffffffffu;
-	size_t i;
-	int k;
+	uint32_t crc = 0xffffffffu, lo, hi;
 
-	for (i = 0; i < len; i++) {
-		crc ^= p[i];
-		for (k = 0; k < 8; k++)
-			crc = crc >> 1 ^ (0xedb88320u & (0u - (crc & 1)));
+	for (; len >= 8; len -= 8, p += 8) {
+		lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
+		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+		hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 |
+		    (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+		crc = crc_table[7][lo & 0xff] ^ crc_table[6][lo >> 8 & 0xff] ^
+		    crc_table[5][lo >> 16 & 0xff] ^ crc_table[4][lo >> 24] ^
+		    crc_table[3][hi & 0xff] ^ crc_table[2][hi >> 8 & 0xff] ^
+		    crc_table[1][hi >> 16 & 0xff] ^ crc_table[0][hi >> 24];
 	}
+	while (len-- > 0)
+		crc = crc >> 8 ^ crc_table[0][(crc ^ *p++) & 0xff];
 	return ~crc;
 }
 

@@ -342,6 +342,40 @@ START_TEST(t_crc32)
 }
 END_TEST
 
+/* The bit-wise definition, which the table-driven one must match. */
+static uint32_t
+crc32_bitwise(const uint8_t *p, size_t len)
+{
+	uint32_t crc = 0xffffffffu;
+	int k;
+
+	while (len-- > 0) {
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0xedb88320u & (0u - (crc & 1)));
+	}
+	return ~crc;
+}
+
+START_TEST(t_crc32_slices)
+{
+	uint8_t data[300];
+	uint32_t seed = 4369;
+	size_t i, off, len;
+
+	for (i = 0; i < sizeof(data); i++) {
+		seed = seed * 1103515245u + 12345u;
+		data[i] = (uint8_t)(seed >> 16);
+	}
+	/* Every alignment and every tail length of the 8-byte steps. */
+	for (off = 0; off < 8; off++)
+		for (len = 0; len + off <= sizeof(data); len += 7)
+			ck_assert_msg(state_crc32(data + off, len) ==
+				crc32_bitwise(data + off, len),
+			    "offset %zu length %zu (seed 4369)", off, len);
+}
+END_TEST
+
 /*
  * A journal never grows a blob past what the loader accepts: with a
  * snapshot over half of STATE_MAX_SIZE, the doubling rule alone would
@@ -564,6 +598,7 @@ state_suite(void)
 	TCase *tc = tcase_create("save and load");
 
 	tcase_add_test(tc, t_crc32);
+	tcase_add_test(tc, t_crc32_slices);
 	tcase_add_test(tc, t_generation);
 	tcase_add_test(tc, t_snapshot_roundtrip);
 	tcase_add_test(tc, t_journal_replay);
