@@ -386,10 +386,11 @@ daemon_upgrade(struct daemon *d, const char *path)
 	if (util_strlcpy(d->upgrade_to, path, sizeof(d->upgrade_to)) >=
 	    sizeof(d->upgrade_to))
 		return -ENAMETOOLONG;
+	log_mark("upgrade");
 	if ((r = upgrade_check(d->upgrade_to)) < 0)
 		return r;
 	d->upgrading = true;
-	log_mark("upgrade");
+	log_mark("checked");
 	/* Let requests in progress finish; new ones wait in the backlog. */
 	net_drain(d->net, DAEMON_DRAIN_TIMEOUT, upgrade_drained_cb, d);
 	return 0;
