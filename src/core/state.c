@@ -3,8 +3,9 @@
 /*
  * state: encoding and loading of the saved registry.  Loading replays
  * the records into a scratch registry first, checking every field as
- * ALIVE2 would and every journal step for consistency, and only copies
- * the result into the caller's registry when all of it is sound.
+ * ALIVE2 would and every journal step for consistency, and only hands
+ * the result over to the caller's registry (whole, not copied: one
+ * registry's worth of memory and time, issue 17) when all of it is sound.
  *
  * Blob:    magic[8] version:u32 generation:u32 next_id:u64 crc32:u32
  *          reserved:u32   (crc32 covers the 24 bytes before it)
@@ -501,62 +502,10 @@ state_summary_fini(struct state_summary *s)
 	s->policy = false;
 }
 
-/* Copy a validated scratch registry into reg (empty), in order. */
-static int
-transfer(const struct registry *scratch, struct registry *reg,
-    struct state_summary *sum)
-{
-	const struct node *n;
-	int r;
-
-	for (n = registry_last_active(scratch); n != NULL;
-	     n = registry_prev_active(n)) {
-		struct registry_entry e;
-
-		memset(&e, 0, sizeof(e));
-		e.name = n->data;
-		e.nlen = n->nlen;
-		e.extra = n->data + n->nlen;
-		e.elen = n->elen;
-		e.port = n->port;
-		e.type = n->type;
-		e.proto = n->proto;
-		e.hv = n->hv;
-		e.lv = n->lv;
-		e.fd = n->fd;
-		e.uid = n->uid;
-		e.inode = n->inode;
-		e.peer = n->peer;
-		r = registry_restore(reg, &e, true, n->cr, n->registered_at, 0,
-		    n->id, NULL);
-		if (r < 0)
-			return r;
-		sum->active++;
-	}
-	for (n = registry_first_old(scratch); n != NULL; n = registry_next(n)) {
-		struct registry_entry e;
-
-		memset(&e, 0, sizeof(e));
-		e.name = n->data;
-		e.nlen = n->nlen;
-		e.port = n->port;
-		e.fd = n->fd;
-		e.uid = REGISTRY_UID_UNKNOWN;
-		r = registry_restore(reg, &e, false, n->cr, n->registered_at,
-		    n->unregistered_at, n->id, NULL);
-		if (r < 0)
-			return r;
-		sum->old++;
-	}
-	registry_set_next_id(reg, registry_next_id(scratch));
-	return 0;
-}
-
 int
 state_load(const uint8_t *p, size_t len, struct registry *reg,
     struct state_summary *ret)
 {
-	static const uint8_t key[REGISTRY_KEY_SIZE] = { 0 };
 	struct state_summary sum;
 	struct registry_stats st;
 	struct id_index ix = { NULL, 0, 0 };
@@ -577,8 +526,11 @@ state_load(const uint8_t *p, size_t len, struct registry *reg,
 	rbuf_init(&b, p, len);
 	if ((r = read_header(&b, &gen, &next_id)) < 0)
 		return r;
-	/* The scratch recycles old names as reg (and the saver) does. */
-	scratch = registry_new(registry_old_keep(reg), key);
+	/*
+	 * The scratch recycles old names as reg (and the saver) does, and
+	 * hashes as reg does, so that it is handed over whole, not copied.
+	 */
+	scratch = registry_new_like(reg);
 	if (scratch == NULL)
 		return -ENOMEM;
 	while (rbuf_remaining(&b) > 0) {
@@ -623,7 +575,10 @@ state_load(const uint8_t *p, size_t len, struct registry *reg,
 	/* Journal records may carry ids past the snapshot's next id. */
 	if (r == 0) {
 		registry_set_next_id(scratch, next_id);
-		r = transfer(scratch, reg, &sum);
+		registry_get_stats(scratch, &st);
+		sum.active = st.active;
+		sum.old = st.old;
+		registry_take(reg, scratch);
 	}
 	free(ix.slots);
 	registry_free(scratch);

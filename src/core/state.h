@@ -109,8 +109,7 @@ struct state_summary {
  * unregisters the rest).  Returns 0, or -EPROTO for a foreign blob
  * (magic, version), -EBADMSG for a corrupt one (bad CRC, bad record,
  * inconsistent journal), -EMSGSIZE past STATE_MAX_SIZE, -EBUSY if reg is
- * not empty, -ENOMEM; on these errors reg is left as it was (except
- * for -ENOMEM in the final copy).  A last record cut short (a crash
+ * not empty, -ENOMEM; on these errors reg is left as it was.  A last record cut short (a crash
  * while appending) is ignored, and said so in *ret.
  */
 int state_load(const uint8_t *p, size_t len, struct registry *reg,
