@@ -536,6 +536,7 @@ state_load(const uint8_t *p, size_t len, struct registry *reg,
 	while (rbuf_remaining(&b) > 0) {
 		struct rbuf rec;
 
+		sum.length = b.off;
 		if (rbuf_remaining(&b) < RECORD_HEADER) {
 			sum.torn_tail = true;
 			break;
@@ -572,6 +573,8 @@ state_load(const uint8_t *p, size_t len, struct registry *reg,
 			break;
 		sum.records++;
 	}
+	if (!sum.torn_tail)
+		sum.length = b.off;
 	/* Journal records may carry ids past the snapshot's next id. */
 	if (r == 0) {
 		registry_set_next_id(scratch, next_id);

@@ -96,6 +96,7 @@ struct state_summary {
 	size_t old;	  /* old names restored */
 	size_t records;	  /* records read */
 	bool torn_tail;	  /* the last record was cut short (ignored) */
+	size_t length;	  /* bytes up to the end of the last whole record */
 	/* The last POLICY record, if any (policy_text malloc'd). */
 	bool policy;
 	bool policy_file;

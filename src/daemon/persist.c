@@ -26,6 +26,7 @@ struct persist {
 	struct registry *reg;
 	bool fdstore;	  /* slots and sockets go to the store */
 	bool journal;	  /* append records as nodes come and go */
+	bool compact_due; /* a fresh snapshot is owed since start-up */
 	int slot[PERSIST_SLOTS];
 	int active;	  /* index of the slot in use, -1 before any */
 	uint32_t gen;	  /* the active slot's generation */
@@ -194,7 +195,9 @@ write_snapshot(struct persist *p, int i, uint32_t gen, bool fit,
 	p->active = i;
 	p->gen = gen;
 	p->end = p->snapshot = p->out.len;
-	p->out.len = 0;
+	/* Journal records need little: give the snapshot's bytes back. */
+	wbuf_fini(&p->out);
+	wbuf_init_growable(&p->out, STATE_MAX_SIZE);
 	return 0;
 }
 
@@ -211,7 +214,10 @@ compact(struct persist *p)
 {
 	int next = p->active < 0 ? 0 : (p->active + 1) % PERSIST_SLOTS;
 	bool whole = true;
-	int r = write_snapshot(p, next, p->gen + 1, true, &whole);
+	int r;
+
+	p->compact_due = false;
+	r = write_snapshot(p, next, p->gen + 1, true, &whole);
 
 	if (r < 0) {
 		log_errno(LOG_WARNING, r, "cannot write the saved state, "
@@ -255,7 +261,8 @@ keep_policy(struct persist *p, bool file, const char *text, size_t len)
 
 struct persist *
 persist_new(struct registry *reg, bool fdstore, const int slots[PERSIST_SLOTS],
-    int active, uint32_t gen, const struct persist_config *saved)
+    int active, uint32_t gen, size_t length,
+    const struct persist_config *saved)
 {
 	struct persist *p = calloc(1, sizeof(*p));
 	char name[32];
@@ -292,9 +299,25 @@ persist_new(struct registry *reg, bool fdstore, const int slots[PERSIST_SLOTS],
 		slot_name(i, name, sizeof(name));
 		sysd_fdstore_add(p->slot[i], name);
 	}
-	/* A fresh snapshot in the other slot: the loaded one stays whole. */
+	/*
+	 * Go on with the loaded slot: whole records, then ours.  The fresh
+	 * snapshot (in the other slot: the loaded one stays whole until
+	 * that is done) waits for persist_compact_due.
+	 */
+	if (p->active >= 0 && ftruncate(p->slot[p->active], (off_t)length) == 0) {
+		p->end = p->snapshot = length;
+		p->compact_due = true;
+		return p;
+	}
 	compact(p);
 	return p;
+}
+
+void
+persist_compact_due(struct persist *p)
+{
+	if (p != NULL && p->compact_due && p->journal)
+		compact(p);
 }
 
 void
@@ -456,6 +479,12 @@ persist_set_policy(struct persist *p, bool file, const char *text,
 	 */
 	if (p->fdstore && p->slot[0] >= 0 && p->slot[1] >= 0)
 		compact(p);
+}
+
+bool
+persist_keeps_sockets(const struct persist *p)
+{
+	return p != NULL && p->fdstore;
 }
 
 void

@@ -110,6 +110,7 @@ START_TEST(t_snapshot_roundtrip)
 	ck_assert_uint_eq(sum.active, 3);
 	ck_assert_uint_eq(sum.old, 1);
 	ck_assert(!sum.torn_tail);
+	ck_assert_uint_eq(sum.length, w.len);
 	assert_same(reg, copy);
 	/* Restored registrations wait for a holder. */
 	ck_assert_ptr_null(registry_first_active(copy)->owner);
@@ -188,6 +189,8 @@ START_TEST(t_torn_tail)
 		copy = registry_new(REGISTRY_OLD_KEEP, unit_key);
 		ck_assert_int_eq(state_load(w.p, cut, copy, &sum), 0);
 		ck_assert(sum.torn_tail);
+		/* Where the next record goes: the torn one is cut off. */
+		ck_assert_uint_eq(sum.length, whole);
 		ck_assert_uint_eq(sum.active, 3);
 		ck_assert_ptr_null(registry_lookup(copy,
 		    (const uint8_t *)"late", 4));
