@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -858,6 +859,16 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	int nfds, control = -1, r;
 
 	log_mark("main");
+#ifdef M_MMAP_THRESHOLD
+	/*
+	 * Buffers of a megabyte or more live for a moment (a state blob
+	 * read, a snapshot, the start-up tables): keep them mapped, and
+	 * given back when freed.  glibc's sliding threshold would move
+	 * them onto the heap after the first one, where they stayed
+	 * resident: 1.6 MB more after a restart with 15000 registrations.
+	 */
+	mallopt(M_MMAP_THRESHOLD, DAEMON_MMAP_THRESHOLD);
+#endif
 	mask_signals(SIG_BLOCK);
 	d->opts = o;
 	d->prog = prog;
