@@ -189,40 +189,64 @@ state_put_policy(struct wbuf *w, bool file, const void *text, size_t len)
 	return record_end(w, start, r);
 }
 
+void
+state_walk_init(struct state_walk *walk)
+{
+	walk->n = NULL;
+	walk->part = 0;
+}
+
 /*
  * The snapshot's records; with fit, a record that does not fit ends its
  * part (registrations, then old names) instead of the whole: a record
  * that fails leaves w as it was before it (record_end), so what is
  * written is whole records, the oldest registrations first.
+ * Registrations come first, oldest first, so that replaying them meets
+ * no old names (no recycling) and rebuilds the NAMES order.
  */
+int
+state_put_records_some(struct wbuf *w, const struct registry *reg,
+    struct state_walk *walk, size_t chunk, bool fit, bool *ret_whole)
+{
+	int r;
+
+	if (walk->part == 0) {
+		walk->part = 1;
+		walk->n = registry_last_active(reg);
+	}
+	while (walk->part < 3) {
+		if (walk->n == NULL) {
+			walk->part++;
+			walk->n = walk->part == 2 ? registry_first_old(reg)
+						  : NULL;
+			continue;
+		}
+		if (w->len >= chunk)
+			return 1;
+		r = walk->part == 1 ? state_put_registered(w, walk->n)
+				    : state_put_old(w, walk->n);
+		if (r < 0) {
+			if (!fit || r != -ENOBUFS)
+				return r;
+			*ret_whole = false;
+			walk->n = NULL; /* this part ends here */
+			continue;
+		}
+		walk->n = walk->part == 1 ? registry_prev_active(walk->n)
+					  : registry_next(walk->n);
+	}
+	return 0;
+}
+
 static int
 put_records(struct wbuf *w, const struct registry *reg, bool fit,
     bool *ret_whole)
 {
-	const struct node *n;
-	int r;
+	struct state_walk walk;
 
 	*ret_whole = true;
-	/*
-	 * Registrations first, oldest first, so that replaying them meets
-	 * no old names (no recycling) and rebuilds the NAMES order.
-	 */
-	for (n = registry_last_active(reg); n != NULL;
-	     n = registry_prev_active(n))
-		if ((r = state_put_registered(w, n)) < 0) {
-			if (!fit || r != -ENOBUFS)
-				return r;
-			*ret_whole = false;
-			break;
-		}
-	for (n = registry_first_old(reg); n != NULL; n = registry_next(n))
-		if ((r = state_put_old(w, n)) < 0) {
-			if (!fit || r != -ENOBUFS)
-				return r;
-			*ret_whole = false;
-			break;
-		}
-	return 0;
+	state_walk_init(&walk);
+	return state_put_records_some(w, reg, &walk, SIZE_MAX, fit, ret_whole);
 }
 
 int

@@ -74,6 +74,23 @@ int state_put_records(struct wbuf *w, const struct registry *reg);
  */
 int state_put_records_fitting(struct wbuf *w, const struct registry *reg,
     bool *ret_whole);
+/*
+ * The same a piece at a time, so that a snapshot need not be built
+ * whole in memory (issue 17: about 1 MB at 15000 registrations): walk
+ * starts zeroed (state_walk_init), and each call appends records to w
+ * from where the walk stands until w holds at least chunk bytes or the
+ * records are done.  Returns 1 while records remain, 0 when done, or a
+ * negative errno; fit and *ret_whole as above (*ret_whole is only
+ * cleared, never set: start with true).  The registry must not change
+ * between calls.
+ */
+struct state_walk {
+	const struct node *n;
+	int part;	/* 0: not started, 1: registrations, 2: old, 3: done */
+};
+void state_walk_init(struct state_walk *walk);
+int state_put_records_some(struct wbuf *w, const struct registry *reg,
+    struct state_walk *walk, size_t chunk, bool fit, bool *ret_whole);
 /* A whole snapshot: header and records. */
 /*
  * Whether a blob of len bytes, snapshot of them the snapshot, should be

@@ -161,43 +161,70 @@ new_slot(void)
 /*
  * Write a snapshot of the registry into slot i with generation gen:
  * empty it, write the records, then the header, then make it active.
- * The configuration goes first, so that it always has its room; with
- * fit, registrations that do not fit after it are left out (*ret_whole
- * false), else such a snapshot is not written (-ENOBUFS).
+ * The records go out PERSIST_CHUNK bytes at a time, not built whole in
+ * memory first.  The configuration goes first, so that it always has
+ * its room; with fit, registrations that do not fit after it are left
+ * out (*ret_whole false), else such a snapshot is not written
+ * (-ENOBUFS).  A slot left without its header by a failure here is
+ * skipped by the loader: the active one is still whole.
  */
 static int
-write_snapshot(struct persist *p, int i, uint32_t gen, bool fit,
-    bool *ret_whole)
+write_slot(struct persist *p, int fd, uint32_t gen, bool fit, bool *ret_whole,
+    size_t *ret_len)
 {
-	int fd = p->slot[i], r;
-	size_t hdr;
+	uint8_t hbuf[STATE_HEADER_SIZE];
+	struct state_walk walk;
+	struct wbuf h;
+	size_t off;
+	int more, r;
 
-	p->out.len = 0;
-	if ((r = state_put_header(&p->out, gen,
-		 registry_next_id(p->reg))) < 0)
+	wbuf_init(&h, hbuf, sizeof(hbuf));
+	if ((r = state_put_header(&h, gen, registry_next_id(p->reg))) < 0)
 		return r;
-	hdr = p->out.len;
+	off = h.len;
+	p->out.len = 0;
+	p->out.max = STATE_MAX_SIZE - off;
 	if (p->policy &&
 	    (r = state_put_policy(&p->out, p->policy_file, p->policy_text,
 		 p->policy_len)) < 0)
 		return r;
-	if ((r = fit ? state_put_records_fitting(&p->out, p->reg, ret_whole)
-		     : state_put_records(&p->out, p->reg)) < 0)
-		return r;
-	if (!fit)
-		*ret_whole = true;
 	if (ftruncate(fd, 0) < 0)
 		return -errno;
-	if ((r = write_at(fd, p->out.p + hdr, p->out.len - hdr,
-		 (off_t)hdr)) < 0 ||
-	    (r = write_at(fd, p->out.p, hdr, 0)) < 0)
+	*ret_whole = true;
+	state_walk_init(&walk);
+	do {
+		more = state_put_records_some(&p->out, p->reg, &walk,
+		    PERSIST_CHUNK, fit, ret_whole);
+		if (more < 0)
+			return more;
+		if ((r = write_at(fd, p->out.p, p->out.len, (off_t)off)) < 0)
+			return r;
+		off += p->out.len;
+		/* What is written counts against the bound. */
+		p->out.max -= p->out.len;
+		p->out.len = 0;
+	} while (more > 0);
+	if ((r = write_at(fd, h.p, h.len, 0)) < 0)
+		return r;
+	*ret_len = off;
+	return 0;
+}
+
+static int
+write_snapshot(struct persist *p, int i, uint32_t gen, bool fit,
+    bool *ret_whole)
+{
+	size_t len = 0;
+	int r = write_slot(p, p->slot[i], gen, fit, ret_whole, &len);
+
+	/* Journal records need little: give the chunk's bytes back. */
+	wbuf_fini(&p->out);
+	wbuf_init_growable(&p->out, STATE_MAX_SIZE);
+	if (r < 0)
 		return r;
 	p->active = i;
 	p->gen = gen;
-	p->end = p->snapshot = p->out.len;
-	/* Journal records need little: give the snapshot's bytes back. */
-	wbuf_fini(&p->out);
-	wbuf_init_growable(&p->out, STATE_MAX_SIZE);
+	p->end = p->snapshot = len;
 	return 0;
 }
 

@@ -34,6 +34,8 @@
 #define PERSIST_STATE_PREFIX "state."
 #define PERSIST_REG_PREFIX "r"
 #define PERSIST_STORE_NAMES (127u << 10)
+/* A snapshot is written this many bytes (and a record) at a time. */
+#define PERSIST_CHUNK (64u << 10)
 
 struct persist;
 

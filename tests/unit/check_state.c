@@ -171,6 +171,39 @@ START_TEST(t_journal_replay)
 }
 END_TEST
 
+/* A snapshot written a piece at a time is the same bytes as whole. */
+START_TEST(t_records_in_pieces)
+{
+	struct registry *reg = sample();
+	struct state_walk walk;
+	struct wbuf whole, piece, all;
+	bool w1 = true, w2 = true;
+	int more, calls = 0;
+
+	wbuf_init_growable(&whole, STATE_MAX_SIZE);
+	wbuf_init_growable(&piece, STATE_MAX_SIZE);
+	wbuf_init_growable(&all, STATE_MAX_SIZE);
+	ck_assert_int_eq(state_put_records_fitting(&whole, reg, &w1), 0);
+	state_walk_init(&walk);
+	do {
+		more = state_put_records_some(&piece, reg, &walk, 1, true, &w2);
+		ck_assert_int_ge(more, 0);
+		ck_assert_int_eq(buf_put_bytes(&all, piece.p, piece.len), 0);
+		piece.len = 0;
+		calls++;
+	} while (more > 0);
+	ck_assert(w1 && w2);
+	/* A record a call with a chunk of 1 byte: 3 active, 1 old. */
+	ck_assert_int_eq(calls, 4);
+	ck_assert_uint_eq(all.len, whole.len);
+	ck_assert_mem_eq(all.p, whole.p, whole.len);
+	wbuf_fini(&whole);
+	wbuf_fini(&piece);
+	wbuf_fini(&all);
+	registry_free(reg);
+}
+END_TEST
+
 START_TEST(t_torn_tail)
 {
 	struct registry *reg = sample(), *copy;
@@ -606,6 +639,7 @@ state_suite(void)
 	tcase_add_test(tc, t_snapshot_roundtrip);
 	tcase_add_test(tc, t_journal_replay);
 	tcase_add_test(tc, t_torn_tail);
+	tcase_add_test(tc, t_records_in_pieces);
 	tcase_add_test(tc, t_foreign_and_corrupt);
 	tcase_add_test(tc, t_inconsistent_journal);
 	tcase_add_test(tc, t_every_truncation_and_flip);
