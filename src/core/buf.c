@@ -133,9 +133,12 @@ reserve(struct wbuf *b, size_t n)
 	size_t need, ncap;
 	uint8_t *np;
 
+	/* max holds even where the array has room (a lowered max). */
+	if (n > b->max - b->len)
+		return -ENOBUFS;
 	if (b->cap - b->len >= n)
 		return 0;
-	if (!b->growable || n > b->max - b->len)
+	if (!b->growable)
 		return -ENOBUFS;
 	need = b->len + n;
 	ncap = b->cap < WBUF_MIN_GROW ? WBUF_MIN_GROW : b->cap;

@@ -53,7 +53,11 @@ int buf_get_bytes(struct rbuf *b, size_t n, const uint8_t **ret);
 int buf_skip(struct rbuf *b, size_t n);
 
 void wbuf_init(struct wbuf *b, void *p, size_t cap);
-/* A growable buffer starting empty, never larger than max bytes. */
+/*
+ * A growable buffer starting empty, never larger than max bytes; a
+ * caller may lower max later (not below len), and then it holds even
+ * where the array already has room.
+ */
 void wbuf_init_growable(struct wbuf *b, size_t max);
 /* Free a growable buffer's array; a no-op for fixed ones. */
 void wbuf_fini(struct wbuf *b);

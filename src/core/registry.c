@@ -136,6 +136,46 @@ registry_free(struct registry *reg)
 	free(reg);
 }
 
+struct registry *
+registry_new_like(const struct registry *reg)
+{
+	uint8_t key[REGISTRY_KEY_SIZE];
+	struct registry *like;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		key[i] = (uint8_t)(reg->k0 >> (8 * i));
+		key[8 + i] = (uint8_t)(reg->k1 >> (8 * i));
+	}
+	like = registry_new(reg->old_keep, key);
+	memset(key, 0, sizeof(key));
+	return like;
+}
+
+void
+registry_take(struct registry *reg, struct registry *from)
+{
+	struct node **buckets = reg->buckets;
+	size_t nbuckets = reg->nbuckets;
+
+	assert(reg->records == 0 && TAILQ_EMPTY(&reg->cursors) &&
+	    TAILQ_EMPTY(&from->cursors));
+	assert(reg->k0 == from->k0 && reg->k1 == from->k1);
+	reg->buckets = from->buckets;
+	reg->nbuckets = from->nbuckets;
+	reg->records = from->records;
+	from->buckets = buckets;
+	from->nbuckets = nbuckets;
+	from->records = 0;
+	TAILQ_CONCAT(&reg->active, &from->active, link);
+	TAILQ_CONCAT(&reg->old, &from->old, link);
+	reg->stats.active = from->stats.active;
+	reg->stats.old = from->stats.old;
+	from->stats.active = from->stats.old = 0;
+	if (from->next_id > reg->next_id)
+		reg->next_id = from->next_id;
+}
+
 void
 registry_set_observer(struct registry *reg, registry_observer_fn *fn,
     void *arg)

@@ -211,6 +211,19 @@ int registry_restore(struct registry *reg, const struct registry_entry *e,
     bool active, uint32_t cr, int64_t registered_at, int64_t unregistered_at,
     uint64_t id, struct node **ret);
 
+/*
+ * An empty registry that hashes as reg does (same key, same old_keep),
+ * without its observer: a scratch one to load into and then hand over
+ * whole with registry_take.  Returns NULL on ENOMEM.
+ */
+struct registry *registry_new_like(const struct registry *reg);
+/*
+ * Move every record of from (and its next id, and its counts of active
+ * and old records) into reg, which must be empty, in O(1): the
+ * buckets change hands, nothing is copied, the observer is not told.
+ * from is left empty.  Both must come from the same key (new_like).
+ */
+void registry_take(struct registry *reg, struct registry *from);
 /* Note who owns the registering socket, once known. */
 void registry_set_uid(struct registry *reg, struct node *n, uint32_t uid,
     uint64_t inode);

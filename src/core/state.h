@@ -74,6 +74,23 @@ int state_put_records(struct wbuf *w, const struct registry *reg);
  */
 int state_put_records_fitting(struct wbuf *w, const struct registry *reg,
     bool *ret_whole);
+/*
+ * The same a piece at a time, so that a snapshot need not be built
+ * whole in memory (issue 17: about 1 MB at 15000 registrations): walk
+ * starts zeroed (state_walk_init), and each call appends records to w
+ * from where the walk stands until w holds at least chunk bytes or the
+ * records are done.  Returns 1 while records remain, 0 when done, or a
+ * negative errno; fit and *ret_whole as above (*ret_whole is only
+ * cleared, never set: start with true).  The registry must not change
+ * between calls.
+ */
+struct state_walk {
+	const struct node *n;
+	int part;	/* 0: not started, 1: registrations, 2: old, 3: done */
+};
+void state_walk_init(struct state_walk *walk);
+int state_put_records_some(struct wbuf *w, const struct registry *reg,
+    struct state_walk *walk, size_t chunk, bool fit, bool *ret_whole);
 /* A whole snapshot: header and records. */
 /*
  * Whether a blob of len bytes, snapshot of them the snapshot, should be
@@ -96,6 +113,7 @@ struct state_summary {
 	size_t old;	  /* old names restored */
 	size_t records;	  /* records read */
 	bool torn_tail;	  /* the last record was cut short (ignored) */
+	size_t length;	  /* bytes up to the end of the last whole record */
 	/* The last POLICY record, if any (policy_text malloc'd). */
 	bool policy;
 	bool policy_file;
@@ -109,8 +127,7 @@ struct state_summary {
  * unregisters the rest).  Returns 0, or -EPROTO for a foreign blob
  * (magic, version), -EBADMSG for a corrupt one (bad CRC, bad record,
  * inconsistent journal), -EMSGSIZE past STATE_MAX_SIZE, -EBUSY if reg is
- * not empty, -ENOMEM; on these errors reg is left as it was (except
- * for -ENOMEM in the final copy).  A last record cut short (a crash
+ * not empty, -ENOMEM; on these errors reg is left as it was.  A last record cut short (a crash
  * while appending) is ignored, and said so in *ret.
  */
 int state_load(const uint8_t *p, size_t len, struct registry *reg,

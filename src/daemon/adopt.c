@@ -79,8 +79,6 @@ struct slot_blob {
 	int index;
 	int fd;
 	uint32_t gen;
-	uint8_t *p;
-	size_t len;
 };
 
 static int
@@ -91,17 +89,33 @@ by_generation_desc(const void *a, const void *b)
 	return x->gen < y->gen ? 1 : x->gen > y->gen ? -1 : 0;
 }
 
+/* A slot's generation from its header alone; -1 if it has none. */
+static int
+slot_generation(int fd, uint32_t *ret_gen)
+{
+	uint8_t hdr[STATE_HEADER_SIZE];
+	ssize_t n = pread(fd, hdr, sizeof(hdr), 0);
+
+	if (n != (ssize_t)sizeof(hdr))
+		return -1;
+	return state_generation(hdr, sizeof(hdr), ret_gen) < 0 ? -1 : 0;
+}
+
 /*
- * Load the newest slot that loads; returns its index (and generation),
- * or -1.  Slot descriptors go to slots[] whatever their content.
+ * Load the newest slot that loads; returns its index (its generation
+ * in *ret_gen, where its whole records end in *ret_len), or -1.  Slot
+ * descriptors go to slots[] whatever their content.  Slots are read
+ * one at a time, newest first: one blob in memory, not two.
  */
 static int
 load_slots(struct registry *reg, const struct sysd_fd *fds, size_t n,
-    int slots[PERSIST_SLOTS], uint32_t *ret_gen, struct adopt_summary *sum)
+    int slots[PERSIST_SLOTS], uint32_t *ret_gen, size_t *ret_len,
+    struct adopt_summary *sum)
 {
 	struct slot_blob blobs[PERSIST_SLOTS] = { 0 };
 	struct state_summary ss;
-	size_t nb = 0, i;
+	size_t nb = 0, i, len;
+	uint8_t *p;
 	int loaded = -1, r;
 
 	for (i = 0; i < n; i++) {
@@ -118,26 +132,24 @@ load_slots(struct registry *reg, const struct sysd_fd *fds, size_t n,
 		memset(&blobs[nb], 0, sizeof(blobs[nb]));
 		blobs[nb].index = idx;
 		blobs[nb].fd = fds[i].fd;
-		r = persist_read_slot(fds[i].fd, &blobs[nb].p, &blobs[nb].len);
-		if (r < 0) {
-			log_errno(LOG_WARNING, r, "saved state %s unreadable",
-			    fds[i].name);
-			continue;
-		}
-		if (state_generation(blobs[nb].p, blobs[nb].len,
-			&blobs[nb].gen) < 0) {
-			/* Emptied in a compaction that did not finish. */
-			free(blobs[nb].p);
-			continue;
-		}
-		nb++;
+		/* Emptied in a compaction that did not finish: none. */
+		if (slot_generation(fds[i].fd, &blobs[nb].gen) == 0)
+			nb++;
 	}
 	qsort(blobs, nb, sizeof(blobs[0]), by_generation_desc);
 	for (i = 0; i < nb && loaded < 0; i++) {
-		r = state_load(blobs[i].p, blobs[i].len, reg, &ss);
+		r = persist_read_slot(blobs[i].fd, &p, &len);
+		if (r < 0) {
+			log_errno(LOG_WARNING, r, "saved state %s%d unreadable",
+			    PERSIST_STATE_PREFIX, blobs[i].index);
+			continue;
+		}
+		r = state_load(p, len, reg, &ss);
+		free(p);
 		if (r == 0) {
 			loaded = blobs[i].index;
 			*ret_gen = blobs[i].gen;
+			*ret_len = ss.length;
 			sum->state_loaded = true;
 			log_notice("loaded saved state %s%d (generation %u): %zu "
 				   "registrations, %zu old names%s%s",
@@ -154,8 +166,6 @@ load_slots(struct registry *reg, const struct sysd_fd *fds, size_t n,
 			    "saved state %s%d (generation %u) rejected",
 			    PERSIST_STATE_PREFIX, blobs[i].index, blobs[i].gen);
 	}
-	for (i = 0; i < nb; i++)
-		free(blobs[i].p);
 	return loaded;
 }
 
@@ -285,17 +295,19 @@ adopt_state(struct registry *reg, struct net *net, const struct sysd_fd *fds,
 	struct adopt *a;
 	bool *claimed = NULL, known;
 	uint32_t gen = 0;
-	size_t na = 0, ninplace = 0, i, maxfd = 0;
+	size_t na = 0, ninplace = 0, i, maxfd = 0, length = 0;
 	int loaded;
 
-	loaded = load_slots(reg, fds, n, slots, &gen, sum);
+	loaded = load_slots(reg, fds, n, slots, &gen, &length, sum);
+	log_mark("load");
 	saved.file = sum->policy_file;
 	saved.text = (const char *)sum->policy_text;
 	saved.len = sum->policy_len;
-	p = persist_new(reg, fdstore, slots, loaded, gen,
+	p = persist_new(reg, fdstore, slots, loaded, gen, length,
 	    sum->policy_saved ? &saved : NULL);
 	if (p == NULL)
 		fatalx("out of memory");
+	log_mark("persist");
 	/* Set now: the registry's observer journals what ends below. */
 	*ret = p;
 	*ret_adopt = NULL;
@@ -376,6 +388,7 @@ adopt_state(struct registry *reg, struct net *net, const struct sysd_fd *fds,
 		}
 	free(claimed);
 	free(active);
+	log_mark("match");
 	*ret_adopt = a;
 }
 

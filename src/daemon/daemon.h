@@ -16,6 +16,8 @@
 /* Milliseconds that requests in progress get to finish at a stop or an
  * upgrade before their connections are closed. */
 #define DAEMON_DRAIN_TIMEOUT 2000
+/* Allocations this large or larger are mapped, and unmapped when freed. */
+#define DAEMON_MMAP_THRESHOLD (128u << 10)
 
 /*
  * The exit status of a stop asked for by KILL_REQ or `epmdctl shutdown`

@@ -25,6 +25,46 @@ static struct {
 	LOG_LIMIT_INIT(LOG_PEER_BURST, LOG_PEER_INTERVAL,
 	    "messages about peers") };
 
+static struct {
+	const char *what[LOG_MAX_MARKS];
+	double ms[LOG_MAX_MARKS];
+	size_t n;
+} M;
+
+void
+log_mark(const char *what)
+{
+	struct timespec ts;
+
+	if (M.n == LOG_MAX_MARKS)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	M.what[M.n] = what;
+	M.ms[M.n++] = (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void
+log_marks(const char *title)
+{
+	char line[LOG_MAX_LINE];
+	size_t i, len;
+	int w;
+
+	if (M.n == 0)
+		return;
+	w = snprintf(line, sizeof(line), "%s: at %.1f ms", title, M.ms[0]);
+	len = w > 0 ? (size_t)w : 0;
+	for (i = 0; i < M.n && len < sizeof(line); i++) {
+		w = snprintf(line + len, sizeof(line) - len, " %s +%.1f",
+		    M.what[i], M.ms[i] - M.ms[i > 0 ? i - 1 : 0]);
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+	M.n = 0;
+	log_debug("%s", line);
+}
+
 void
 log_init(const char *progname, enum log_dest dest, int verbosity)
 {

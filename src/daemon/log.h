@@ -127,6 +127,17 @@ void log_warn_at(LOG_AT_PARAMS, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void log_warnx_at(LOG_AT_PARAMS, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/*
+ * Phase marks (issue 17): log_mark notes CLOCK_MONOTONIC under a name
+ * (a static string; at most LOG_MAX_MARKS are kept); log_marks logs
+ * them at debug level as one line, "title: at T ms what +ms ...", T
+ * absolute, so that the lines of an old and a new process line up, and
+ * forgets them.
+ */
+#define LOG_MAX_MARKS 16
+void log_mark(const char *what);
+void log_marks(const char *title);
+
 void log_notice_at(LOG_AT_PARAMS, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void log_info_at(LOG_AT_PARAMS, const char *fmt, ...)

@@ -26,6 +26,7 @@ struct persist {
 	struct registry *reg;
 	bool fdstore;	  /* slots and sockets go to the store */
 	bool journal;	  /* append records as nodes come and go */
+	bool compact_due; /* a fresh snapshot is owed since start-up */
 	int slot[PERSIST_SLOTS];
 	int active;	  /* index of the slot in use, -1 before any */
 	uint32_t gen;	  /* the active slot's generation */
@@ -160,41 +161,70 @@ new_slot(void)
 /*
  * Write a snapshot of the registry into slot i with generation gen:
  * empty it, write the records, then the header, then make it active.
- * The configuration goes first, so that it always has its room; with
- * fit, registrations that do not fit after it are left out (*ret_whole
- * false), else such a snapshot is not written (-ENOBUFS).
+ * The records go out PERSIST_CHUNK bytes at a time, not built whole in
+ * memory first.  The configuration goes first, so that it always has
+ * its room; with fit, registrations that do not fit after it are left
+ * out (*ret_whole false), else such a snapshot is not written
+ * (-ENOBUFS).  A slot left without its header by a failure here is
+ * skipped by the loader: the active one is still whole.
  */
 static int
-write_snapshot(struct persist *p, int i, uint32_t gen, bool fit,
-    bool *ret_whole)
+write_slot(struct persist *p, int fd, uint32_t gen, bool fit, bool *ret_whole,
+    size_t *ret_len)
 {
-	int fd = p->slot[i], r;
-	size_t hdr;
+	uint8_t hbuf[STATE_HEADER_SIZE];
+	struct state_walk walk;
+	struct wbuf h;
+	size_t off;
+	int more, r;
 
-	p->out.len = 0;
-	if ((r = state_put_header(&p->out, gen,
-		 registry_next_id(p->reg))) < 0)
+	wbuf_init(&h, hbuf, sizeof(hbuf));
+	if ((r = state_put_header(&h, gen, registry_next_id(p->reg))) < 0)
 		return r;
-	hdr = p->out.len;
+	off = h.len;
+	p->out.len = 0;
+	p->out.max = STATE_MAX_SIZE - off;
 	if (p->policy &&
 	    (r = state_put_policy(&p->out, p->policy_file, p->policy_text,
 		 p->policy_len)) < 0)
 		return r;
-	if ((r = fit ? state_put_records_fitting(&p->out, p->reg, ret_whole)
-		     : state_put_records(&p->out, p->reg)) < 0)
-		return r;
-	if (!fit)
-		*ret_whole = true;
 	if (ftruncate(fd, 0) < 0)
 		return -errno;
-	if ((r = write_at(fd, p->out.p + hdr, p->out.len - hdr,
-		 (off_t)hdr)) < 0 ||
-	    (r = write_at(fd, p->out.p, hdr, 0)) < 0)
+	*ret_whole = true;
+	state_walk_init(&walk);
+	do {
+		more = state_put_records_some(&p->out, p->reg, &walk,
+		    PERSIST_CHUNK, fit, ret_whole);
+		if (more < 0)
+			return more;
+		if ((r = write_at(fd, p->out.p, p->out.len, (off_t)off)) < 0)
+			return r;
+		off += p->out.len;
+		/* What is written counts against the bound. */
+		p->out.max -= p->out.len;
+		p->out.len = 0;
+	} while (more > 0);
+	if ((r = write_at(fd, h.p, h.len, 0)) < 0)
+		return r;
+	*ret_len = off;
+	return 0;
+}
+
+static int
+write_snapshot(struct persist *p, int i, uint32_t gen, bool fit,
+    bool *ret_whole)
+{
+	size_t len = 0;
+	int r = write_slot(p, p->slot[i], gen, fit, ret_whole, &len);
+
+	/* Journal records need little: give the chunk's bytes back. */
+	wbuf_fini(&p->out);
+	wbuf_init_growable(&p->out, STATE_MAX_SIZE);
+	if (r < 0)
 		return r;
 	p->active = i;
 	p->gen = gen;
-	p->end = p->snapshot = p->out.len;
-	p->out.len = 0;
+	p->end = p->snapshot = len;
 	return 0;
 }
 
@@ -211,7 +241,10 @@ compact(struct persist *p)
 {
 	int next = p->active < 0 ? 0 : (p->active + 1) % PERSIST_SLOTS;
 	bool whole = true;
-	int r = write_snapshot(p, next, p->gen + 1, true, &whole);
+	int r;
+
+	p->compact_due = false;
+	r = write_snapshot(p, next, p->gen + 1, true, &whole);
 
 	if (r < 0) {
 		log_errno(LOG_WARNING, r, "cannot write the saved state, "
@@ -255,7 +288,8 @@ keep_policy(struct persist *p, bool file, const char *text, size_t len)
 
 struct persist *
 persist_new(struct registry *reg, bool fdstore, const int slots[PERSIST_SLOTS],
-    int active, uint32_t gen, const struct persist_config *saved)
+    int active, uint32_t gen, size_t length,
+    const struct persist_config *saved)
 {
 	struct persist *p = calloc(1, sizeof(*p));
 	char name[32];
@@ -292,9 +326,25 @@ persist_new(struct registry *reg, bool fdstore, const int slots[PERSIST_SLOTS],
 		slot_name(i, name, sizeof(name));
 		sysd_fdstore_add(p->slot[i], name);
 	}
-	/* A fresh snapshot in the other slot: the loaded one stays whole. */
+	/*
+	 * Go on with the loaded slot: whole records, then ours.  The fresh
+	 * snapshot (in the other slot: the loaded one stays whole until
+	 * that is done) waits for persist_compact_due.
+	 */
+	if (p->active >= 0 && ftruncate(p->slot[p->active], (off_t)length) == 0) {
+		p->end = p->snapshot = length;
+		p->compact_due = true;
+		return p;
+	}
 	compact(p);
 	return p;
+}
+
+void
+persist_compact_due(struct persist *p)
+{
+	if (p != NULL && p->compact_due && p->journal)
+		compact(p);
 }
 
 void
@@ -456,6 +506,12 @@ persist_set_policy(struct persist *p, bool file, const char *text,
 	 */
 	if (p->fdstore && p->slot[0] >= 0 && p->slot[1] >= 0)
 		compact(p);
+}
+
+bool
+persist_keeps_sockets(const struct persist *p)
+{
+	return p != NULL && p->fdstore;
 }
 
 void

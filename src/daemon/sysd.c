@@ -54,35 +54,36 @@ classify(int fd, int *family)
 }
 
 /*
- * An upgrade with more names than fit in LISTEN_FDNAMES puts them, the
- * same colon-separated list, in a memfd named by UPGRADE_NAMES_ENV.
+ * The names an upgrade passes when they do not fit in the environment:
+ * the same colon-separated list, in a memfd named by UPGRADE_NAMES_ENV.
+ * Returns a malloc'd string, or NULL if there is none.
  */
-static void
-names_from_memfd(struct sysd_fd *fds, int n)
+static char *
+names_from_memfd(void)
 {
 	const char *e = getenv(UPGRADE_NAMES_ENV);
-	char *buf, *tok, *save = NULL;
 	struct stat st;
-	int fd, i = 0;
+	char *buf = NULL;
 	ssize_t got;
+	int fd;
 
 	if (e == NULL)
-		return;
+		return NULL;
 	fd = atoi(e);
 	unsetenv(UPGRADE_NAMES_ENV);
 	if (fd < 3 || fstat(fd, &st) < 0 || st.st_size <= 0 ||
-	    st.st_size > 16 * 1024 * 1024)
-		return;
+	    st.st_size > 16 * 1024 * 1024) {
+		if (fd >= 3)
+			close(fd);
+		return NULL;
+	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (buf != NULL) {
 		got = pread(fd, buf, (size_t)st.st_size, 0);
 		buf[got > 0 ? got : 0] = '\0';
-		for (tok = strtok_r(buf, ":", &save); tok != NULL && i < n;
-		     tok = strtok_r(NULL, ":", &save), i++)
-			util_strlcpy(fds[i].name, tok, sizeof(fds[i].name));
-		free(buf);
 	}
 	close(fd);
+	return buf;
 }
 
 enum sysd_fd_kind
@@ -129,36 +130,49 @@ int
 sysd_listen_fds(bool (*defer)(const char *name), struct sysd_fd **ret)
 {
 	struct sysd_fd *fds;
-	const char *names;
+	const char *env;
+	char *names, *from_memfd, *tok;
+	size_t nlen;
 	int n, i;
 
 	*ret = NULL;
 	n = passed_count();
-	names = getenv("LISTEN_FDNAMES");
-	fds = n > 0 ? calloc((size_t)n, sizeof(*fds)) : NULL;
+	from_memfd = n > 0 ? names_from_memfd() : NULL;
+	env = getenv("LISTEN_FDNAMES");
+	if (from_memfd != NULL)
+		env = from_memfd;
+	nlen = env != NULL ? strlen(env) : 0;
+	/* The array, then a copy of the names, split in place. */
+	fds = n > 0 ? calloc(1, (size_t)n * sizeof(*fds) + nlen + 1) : NULL;
 	if (fds == NULL) {
+		free(from_memfd);
 		unsetenv("LISTEN_PID");
 		unsetenv("LISTEN_FDS");
 		unsetenv("LISTEN_FDNAMES");
 		unsetenv(UPGRADE_NAMES_ENV);
 		return n > 0 ? -ENOMEM : n;
 	}
+	names = (char *)(fds + n);
+	if (nlen > 0)
+		memcpy(names, env, nlen);
+	free(from_memfd);
+	tok = env != NULL ? names : NULL;
 	for (i = 0; i < n; i++) {
 		size_t len;
 
 		fds[i].fd = SD_LISTEN_FDS_START + i;
-		if (names == NULL)
+		fds[i].name = names + nlen; /* "" */
+		if (tok == NULL)
 			continue;
-		len = strcspn(names, ":");
-		if (len < sizeof(fds[i].name) &&
-		    !(len == 7 && strncmp(names, "unknown", 7) == 0)) {
-			memcpy(fds[i].name, names, len);
-			fds[i].name[len] = '\0';
-		}
-		names += len;
-		names = *names == ':' ? names + 1 : NULL;
+		len = strcspn(tok, ":");
+		if (len < 256 && !(len == 7 && strncmp(tok, "unknown", 7) == 0))
+			fds[i].name = tok;
+		if (tok[len] == ':') {
+			tok[len] = '\0';
+			tok += len + 1;
+		} else
+			tok = NULL;
 	}
-	names_from_memfd(fds, n);
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");

@@ -30,7 +30,12 @@ struct sysd_fd {
 	int fd;
 	enum sysd_fd_kind kind;
 	int family;	/* AF_INET, AF_INET6, AF_UNIX or 0 */
-	char name[256]; /* LISTEN_FDNAMES entry, "" if none */
+	/*
+	 * LISTEN_FDNAMES entry, "" if none (or 256 bytes or longer): in
+	 * the same allocation as the array, so that 15000 of them take
+	 * their length, not 256 bytes each (issue 17).
+	 */
+	const char *name;
 };
 
 /*
@@ -43,7 +48,7 @@ struct sysd_fd {
  * the caller classifies it later with sysd_classify.  The others get
  * close-on-exec.  defer may be NULL.  Returns the number of descriptors
  * (0 if none were passed; *ret is then NULL) with a malloc'd array in
- * *ret, or a negative errno.
+ * *ret (one free() releases it and the names), or a negative errno.
  */
 int sysd_listen_fds(bool (*defer)(const char *name), struct sysd_fd **ret);
 

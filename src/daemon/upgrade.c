@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,31 +26,40 @@
 
 #include "log.h"
 
+/*
+ * The check blocks the loop, so it is kept short (issue 17): a
+ * posix_spawn (vfork, no copy of the page tables and of 15000
+ * descriptors as fork made) that closes every inherited descriptor but
+ * the standard ones, and a wait polled every millisecond instead of
+ * every 20.
+ */
 int
 upgrade_check(const char *path)
 {
-	struct timespec ts = { 0, 20 * 1000000 };
-	int status, waited = 0, fd;
+	struct timespec ts = { 0, 1000000 };
+	posix_spawn_file_actions_t fa;
+	char *argv[3];
+	int status, waited = 0, r;
 	pid_t pid;
 
 	if (access(path, X_OK) < 0)
 		return log_errno(LOG_WARNING, -errno, "upgrade: %s", path);
-	pid = fork();
-	if (pid < 0)
-		return log_errno(LOG_WARNING, -errno, "upgrade: fork");
-	if (pid == 0) {
-		fd = open("/dev/null", O_RDWR);
-		if (fd >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-		}
-		/* Registration sockets are not close-on-exec (net.c). */
-		closefrom(3);
-		execl(path, path, "--version", (char *)NULL);
-		_exit(127);
-	}
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return log_errno(LOG_WARNING, -ENOMEM, "upgrade: spawn");
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_RDWR, 0);
+	/* Registration sockets are not close-on-exec (net.c). */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	argv[0] = (char *)(uintptr_t)path;
+	argv[1] = (char *)(uintptr_t)"--version";
+	argv[2] = NULL;
+	r = posix_spawn(&pid, path, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0)
+		return log_errno(LOG_WARNING, -r, "upgrade: cannot run %s",
+		    path);
 	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (waited++ > UPGRADE_CHECK_TIMEOUT * 50) {
+		if (waited++ > UPGRADE_CHECK_TIMEOUT * 1000) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			log_warnx("upgrade: %s --version did not answer within "

@@ -16,7 +16,10 @@ second in, the daemon is handed over:
            counted: add it to the figure).
 
 The figure is loadgen's longest lookup (connect to EOF, in ms) over the
-whole run, and its errors (refused, wrong answers...).  The hold is
+whole run, and its errors (refused, wrong answers...).  With --phases
+the daemon runs with -d and each record keeps its "... phases" log
+lines (the times of its steps, CLOCK_MONOTONIC ms, see epmdd(8),
+RESTARTS AND UPGRADES), printed after the table.  The hold is
 checked afterwards: every registration must still be answered.  `make
 bench` runs it after the main table (tests/bench/run --handover-runs);
 alone: tests/bench/handover.py --epmdd src/epmdd --runs 3.
@@ -155,11 +158,12 @@ def one(a, kind, k, tmp):
     rec = {"kind": kind, "size": k}
     log = os.path.join(tmp, "%s-%d.log" % (kind, k))
     mgr = proc = None
+    debug = ["-d"] if a.phases else []
     if kind == "upgrade":
         with open(log, "ab") as err:
             proc = subprocess.Popen(
                 [a.epmdd, "-port", str(port), "-address", "127.0.0.1",
-                 "-control", os.path.join(tmp, "control")],
+                 "-control", os.path.join(tmp, "control")] + debug,
                 stdout=subprocess.DEVNULL, stderr=err, preexec_fn=_pdeath)
         pid = proc.pid
         if not wait_port(port):
@@ -167,7 +171,7 @@ def one(a, kind, k, tmp):
             raise RuntimeError("epmdd did not listen")
     else:
         mgr = sdmanager.Manager(a.epmdd, tmp, port, store_max=16384,
-                                log=log)
+                                log=log, args=debug)
         pid = mgr.start(shuffle=True)
     try:
         hold = Hold(a.loadgen, port, k)
@@ -204,6 +208,10 @@ def one(a, kind, k, tmp):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if a.phases:
+            with open(log, errors="replace") as f:
+                rec["phases"] = [l.rstrip("\n") for l in f
+                                 if " phases: " in l]
     return rec
 
 
@@ -264,6 +272,12 @@ def run_all(a, say=say_lines):
                     if "max_ms" in r else r.get("failed")),
                     file=sys.stderr, flush=True)
     say(table(recs, a.sizes, a.kinds))
+    if getattr(a, "phases", False):
+        for r in recs:
+            for line in r.get("phases", []):
+                print("%s %d run %d: %s" % (r["kind"], r["size"],
+                                            r["run"] + 1,
+                                            line.split(": ", 1)[-1]))
     return recs
 
 
@@ -278,6 +292,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=4)
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--json", default=None, help="write every run here")
+    ap.add_argument("--phases", action="store_true",
+                    help="run epmdd with -d and print its phase lines")
     a = ap.parse_args()
     a.sizes = [int(x) for x in a.sizes.split(",")]
     a.kinds = [x for x in a.kinds.split(",") if x]

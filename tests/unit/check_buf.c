@@ -121,6 +121,24 @@ START_TEST(t_put_growable)
 }
 END_TEST
 
+/* A lowered max holds though the array has room (a snapshot's bound). */
+START_TEST(t_put_lowered_max)
+{
+	struct wbuf w;
+
+	wbuf_init_growable(&w, 10000);
+	ck_assert_int_eq(buf_put_u64(&w, 1), 0);
+	ck_assert_uint_ge(w.cap, 16);
+	w.len = 0;
+	w.max = 4;
+	ck_assert_int_eq(buf_put_u64(&w, 2), -ENOBUFS);
+	ck_assert_int_eq(buf_put_u32(&w, 3), 0);
+	ck_assert_int_eq(buf_put_u8(&w, 4), -ENOBUFS);
+	ck_assert_uint_eq(w.len, 4);
+	wbuf_fini(&w);
+}
+END_TEST
+
 Suite *
 buf_suite(void)
 {
@@ -134,6 +152,7 @@ buf_suite(void)
 	tc = tcase_create("put");
 	tcase_add_test(tc, t_put_fixed);
 	tcase_add_test(tc, t_put_growable);
+	tcase_add_test(tc, t_put_lowered_max);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -434,6 +434,48 @@ START_TEST(t_hash_at_scale)
 }
 END_TEST
 
+/* A scratch registry handed over whole: same records, orders, lookups. */
+START_TEST(t_take)
+{
+	struct registry *scratch = registry_new_like(reg), *saved = reg;
+	struct registry_stats st;
+	struct node *a, *b, *c;
+	char name[16];
+	int i;
+
+	ck_assert_ptr_nonnull(scratch);
+	reg = scratch;
+	a = reg_name("a", 6, 100, NULL);
+	b = reg_name("b", 6, 100, NULL);
+	c = reg_name("c", 6, 100, NULL);
+	for (i = 0; i < 200; i++) { /* past the initial buckets */
+		snprintf(name, sizeof(name), "n%d", i);
+		reg_name(name, 6, 100, NULL);
+	}
+	registry_unregister(reg, b, REGISTRY_CLOSED, 101);
+	reg = saved;
+	registry_take(reg, scratch);
+	registry_get_stats(reg, &st);
+	ck_assert_uint_eq(st.active, 202);
+	ck_assert_uint_eq(st.old, 1);
+	ck_assert_ptr_eq(registry_lookup(reg, (const uint8_t *)"a", 1), a);
+	ck_assert_ptr_eq(registry_lookup(reg, (const uint8_t *)"c", 1), c);
+	ck_assert_ptr_null(registry_lookup(reg, (const uint8_t *)"b", 1));
+	ck_assert_ptr_eq(registry_first_old(reg), b);
+	ck_assert_ptr_eq(registry_last_active(reg), a);
+	ck_assert_uint_eq(registry_next_id(reg), 204);
+	registry_get_stats(scratch, &st);
+	ck_assert_uint_eq(st.active + st.old, 0);
+	ck_assert_ptr_null(registry_first_active(scratch));
+	/* Both go on working: a fresh name in each. */
+	reg_name("d", 6, 102, NULL);
+	reg = scratch;
+	reg_name("a", 6, 102, NULL);
+	reg = saved;
+	registry_free(scratch);
+}
+END_TEST
+
 Suite *
 registry_suite(void)
 {
@@ -459,6 +501,7 @@ registry_suite(void)
 	tcase_add_test(tc, t_orders);
 	tcase_add_test(tc, t_observer_and_stats);
 	tcase_add_test(tc, t_record_fields);
+	tcase_add_test(tc, t_take);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("cursor");
 	tcase_add_checked_fixture(tc, setup_debug, teardown);

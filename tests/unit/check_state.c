@@ -110,6 +110,7 @@ START_TEST(t_snapshot_roundtrip)
 	ck_assert_uint_eq(sum.active, 3);
 	ck_assert_uint_eq(sum.old, 1);
 	ck_assert(!sum.torn_tail);
+	ck_assert_uint_eq(sum.length, w.len);
 	assert_same(reg, copy);
 	/* Restored registrations wait for a holder. */
 	ck_assert_ptr_null(registry_first_active(copy)->owner);
@@ -170,6 +171,39 @@ START_TEST(t_journal_replay)
 }
 END_TEST
 
+/* A snapshot written a piece at a time is the same bytes as whole. */
+START_TEST(t_records_in_pieces)
+{
+	struct registry *reg = sample();
+	struct state_walk walk;
+	struct wbuf whole, piece, all;
+	bool w1 = true, w2 = true;
+	int more, calls = 0;
+
+	wbuf_init_growable(&whole, STATE_MAX_SIZE);
+	wbuf_init_growable(&piece, STATE_MAX_SIZE);
+	wbuf_init_growable(&all, STATE_MAX_SIZE);
+	ck_assert_int_eq(state_put_records_fitting(&whole, reg, &w1), 0);
+	state_walk_init(&walk);
+	do {
+		more = state_put_records_some(&piece, reg, &walk, 1, true, &w2);
+		ck_assert_int_ge(more, 0);
+		ck_assert_int_eq(buf_put_bytes(&all, piece.p, piece.len), 0);
+		piece.len = 0;
+		calls++;
+	} while (more > 0);
+	ck_assert(w1 && w2);
+	/* A record a call with a chunk of 1 byte: 3 active, 1 old. */
+	ck_assert_int_eq(calls, 4);
+	ck_assert_uint_eq(all.len, whole.len);
+	ck_assert_mem_eq(all.p, whole.p, whole.len);
+	wbuf_fini(&whole);
+	wbuf_fini(&piece);
+	wbuf_fini(&all);
+	registry_free(reg);
+}
+END_TEST
+
 START_TEST(t_torn_tail)
 {
 	struct registry *reg = sample(), *copy;
@@ -188,6 +222,8 @@ START_TEST(t_torn_tail)
 		copy = registry_new(REGISTRY_OLD_KEEP, unit_key);
 		ck_assert_int_eq(state_load(w.p, cut, copy, &sum), 0);
 		ck_assert(sum.torn_tail);
+		/* Where the next record goes: the torn one is cut off. */
+		ck_assert_uint_eq(sum.length, whole);
 		ck_assert_uint_eq(sum.active, 3);
 		ck_assert_ptr_null(registry_lookup(copy,
 		    (const uint8_t *)"late", 4));
@@ -339,6 +375,40 @@ START_TEST(t_crc32)
 	ck_assert_uint_eq(state_crc32((const uint8_t *)"123456789", 9),
 	    0xcbf43926u);
 	ck_assert_uint_eq(state_crc32(NULL, 0), 0);
+}
+END_TEST
+
+/* The bit-wise definition, which the table-driven one must match. */
+static uint32_t
+crc32_bitwise(const uint8_t *p, size_t len)
+{
+	uint32_t crc = 0xffffffffu;
+	int k;
+
+	while (len-- > 0) {
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0xedb88320u & (0u - (crc & 1)));
+	}
+	return ~crc;
+}
+
+START_TEST(t_crc32_slices)
+{
+	uint8_t data[300];
+	uint32_t seed = 4369;
+	size_t i, off, len;
+
+	for (i = 0; i < sizeof(data); i++) {
+		seed = seed * 1103515245u + 12345u;
+		data[i] = (uint8_t)(seed >> 16);
+	}
+	/* Every alignment and every tail length of the 8-byte steps. */
+	for (off = 0; off < 8; off++)
+		for (len = 0; len + off <= sizeof(data); len += 7)
+			ck_assert_msg(state_crc32(data + off, len) ==
+				crc32_bitwise(data + off, len),
+			    "offset %zu length %zu (seed 4369)", off, len);
 }
 END_TEST
 
@@ -564,10 +634,12 @@ state_suite(void)
 	TCase *tc = tcase_create("save and load");
 
 	tcase_add_test(tc, t_crc32);
+	tcase_add_test(tc, t_crc32_slices);
 	tcase_add_test(tc, t_generation);
 	tcase_add_test(tc, t_snapshot_roundtrip);
 	tcase_add_test(tc, t_journal_replay);
 	tcase_add_test(tc, t_torn_tail);
+	tcase_add_test(tc, t_records_in_pieces);
 	tcase_add_test(tc, t_foreign_and_corrupt);
 	tcase_add_test(tc, t_inconsistent_journal);
 	tcase_add_test(tc, t_every_truncation_and_flip);
