@@ -40,6 +40,7 @@ import time
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration", "lib"))
 import sdmanager  # noqa: E402
+from epmdwire import free_port  # noqa: E402
 
 KINDS = ("upgrade", "restart", "crash")
 PR_SET_PDEATHSIG = 1
@@ -63,14 +64,6 @@ def parse_kv(line):
                 except ValueError:
                     out[k] = v
     return out
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def wait_port(port, timeout=10):

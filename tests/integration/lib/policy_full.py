@@ -18,8 +18,9 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from epmdwire import NAMES, Conn, alive2, exchange, free_port  # noqa: E402
+from epmdwire import Conn, alive2, free_port  # noqa: E402
 from sdmanager import Manager  # noqa: E402
+from policy_lib import log_of, names_refused, ok, write  # noqa: E402
 
 EPMDD, EPMDCTL, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
 SCALE = float(os.environ.get("TEST_TIME_SCALE", "1"))
@@ -31,30 +32,6 @@ LAX = "names any\n"
 STRICT = "names none\nowner squat* user=54321\n"
 BROKEN = "names none\nowner squat* user=epmdd-no-such-user\n"
 FULL = "the saved state is full"
-
-
-def ok(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    print("ok:", what, flush=True)
-
-
-def write(path, text):
-    tmp = path + ".new"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.rename(tmp, path)
-
-
-def log_of(m):
-    with open(m.log, errors="replace") as f:
-        return f.read()
-
-
-def names_refused(m):
-    data, how = exchange(m.port, NAMES)
-    return data == b"" and how in ("closed", "reset")
 
 
 def name(i):

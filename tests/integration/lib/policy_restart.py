@@ -18,8 +18,9 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from epmdwire import NAMES, Conn, alive2, exchange, free_port, lookup  # noqa: E402
+from epmdwire import Conn, alive2, free_port, lookup  # noqa: E402
 from sdmanager import Manager  # noqa: E402
+from policy_lib import log_of, names_refused, ok, write  # noqa: E402
 
 EPMDD, EPMDCTL, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
 SCALE = float(os.environ.get("TEST_TIME_SCALE", "1"))
@@ -30,20 +31,6 @@ GOOD = ("# names closed to everyone; two owned names\n"
         "owner squat* user=54321\n")
 OPEN = "names any\nowner squat* user=54321\n"
 BROKEN = "names none\nowner holdme user=0\nowner squat* user=epmdd-no-such-user\n"
-
-
-def ok(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    print("ok:", what, flush=True)
-
-
-def write(path, text):
-    tmp = path + ".new"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.rename(tmp, path)
 
 
 def ctl(m, *args):
@@ -59,12 +46,6 @@ def nodes(m):
     return {n["name"]: n for n in json.loads(ctl(m, "--json", "names").stdout)["nodes"]}
 
 
-def names_refused(m):
-    """NAMES from loopback closed without a byte (names none)?"""
-    data, how = exchange(m.port, NAMES)
-    return data == b"" and how in ("closed", "reset")
-
-
 def register(port, name, nodeport):
     """An ALIVE2 on a connection of its own: (result byte, Conn)."""
     c = Conn(port)
@@ -72,11 +53,6 @@ def register(port, name, nodeport):
     data, _ = c.read(6)
     assert len(data) == 6, (name, data)
     return data[1], c
-
-
-def log_of(m):
-    with open(m.log, errors="replace") as f:
-        return f.read()
 
 
 def same(before, after):
