@@ -17,8 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "ctlschema.h"
+#include "epmdctl.h"
 #include "epmdctl_obs.h"
+#include "output.h"
 #include "util.h"
 
 /*
@@ -256,47 +259,34 @@ put_metrics(FILE *f, const struct ctl_msg *m)
 }
 
 /*
- * The status as metrics into a malloc'd text (*ret, *ret_len): 0, or
- * -1 with the reason in err.
+ * The status as metrics into a malloc'd text (*ret, *ret_len): 0, or -1
+ * after a warning (output_last_warning).
  */
 static int
-fetch_metrics(const char *path, char **ret, size_t *ret_len, char *err,
-    size_t errlen)
+fetch_metrics(char **ret, size_t *ret_len)
 {
-	static struct obs_conn c;
+	struct conn *c = conn_new();
+	struct conn_req req;
 	struct ctl_msg m;
-	FILE *f;
+	FILE *f = NULL;
 	int r;
 
-	if (obs_ctl_request(&c, path, CTL_STATUS, err, errlen) < 0)
+	if (c == NULL)
 		return -1;
-	r = obs_ctl_next(&c, &m, err, errlen);
-	if (r > 0 && m.type != CTL_STATUS_REPLY) {
-		char msg[256];
-
-		if (m.type == CTL_ERROR)
-			snprintf(err, errlen, "status: %s",
-			    ctlproto_str(&m, CTL_KEY(MESSAGE), msg,
-			sizeof(msg)));
-		else
-			snprintf(err, errlen, "unexpected %s reply",
-			    ctlproto_type_name(m.type));
-		r = -1;
-	}
-	if (r <= 0 || (f = open_memstream(ret, ret_len)) == NULL) {
-		if (r > 0)
-			snprintf(err, errlen, "out of memory");
-		obs_ctl_close(&c);
+	conn_monitor(c, OBS_CTL_TIMEOUT_MS);
+	conn_req_begin(&req, CTL_STATUS);
+	r = conn_call(c, &req, "status", CTL_STATUS_REPLY, &m);
+	if (r == EXIT_OK && (f = open_memstream(ret, ret_len)) != NULL)
+		put_metrics(f, &m);
+	conn_free(c);
+	if (r != EXIT_OK)
 		return -1;
-	}
-	put_metrics(f, &m);
-	obs_ctl_close(&c);
-	if (fclose(f) != 0) {
+	if (f != NULL && fclose(f) == 0)
+		return 0;
+	if (f != NULL)
 		free(*ret);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	return 0;
+	output_warn("out of memory");
+	return -1;
 }
 
 /* ------------------------------------------------------------ HTTP */
@@ -458,9 +448,9 @@ linger(void)
 }
 
 static int
-serve_http(const struct obs_opts *o)
+serve_http(void)
 {
-	char req[METRICS_HTTP_MAX_REQUEST], err[512], body[600];
+	char req[METRICS_HTTP_MAX_REQUEST], body[600];
 	char *text = NULL;
 	size_t len = 0;
 	bool head = false;
@@ -475,10 +465,9 @@ serve_http(const struct obs_opts *o)
 		linger();
 		return 1;
 	}
-	if (fetch_metrics(o->path, &text, &len, err, sizeof(err)) < 0) {
+	if (fetch_metrics(&text, &len) < 0) {
 		snprintf(body, sizeof(body), "503 Service Unavailable: %s\n",
-		    err);
-		fprintf(stderr, "epmdctl: %s\n", err);
+		    output_last_warning());
 		answer(503, "text/plain; charset=utf-8", body, strlen(body),
 		    head);
 		linger();
@@ -493,15 +482,13 @@ serve_http(const struct obs_opts *o)
 int
 obs_metrics(const struct obs_opts *o)
 {
-	char err[512], *text = NULL;
+	char *text = NULL;
 	size_t len = 0;
 
 	if (o->http)
-		return serve_http(o);
-	if (fetch_metrics(o->path, &text, &len, err, sizeof(err)) < 0) {
-		fprintf(stderr, "epmdctl: %s\n", err);
+		return serve_http();
+	if (fetch_metrics(&text, &len) < 0)
 		return 3;
-	}
 	fwrite(text, 1, len, stdout);
 	free(text);
 	return fflush(stdout) == 0 ? 0 : 1;
