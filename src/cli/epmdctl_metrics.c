@@ -14,13 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conn.h"
 #include "ctlschema.h"
 #include "epmdctl.h"
 #include "epmdctl_obs.h"
+#include "netio.h"
 #include "output.h"
 #include "util.h"
 
@@ -291,15 +291,6 @@ fetch_metrics(char **ret, size_t *ret_len)
 
 /* ------------------------------------------------------------ HTTP */
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Read the request head from fd 0 into buf (NUL-terminated): its length,
  * or -408 (too slow), -431 (too long), -400 (closed before the end).
@@ -307,12 +298,12 @@ now_ms(void)
 static long
 read_head(char *buf, size_t size)
 {
-	int64_t deadline = now_ms() + METRICS_HTTP_TIMEOUT_MS;
+	long long deadline = netio_deadline(METRICS_HTTP_TIMEOUT_MS);
 	size_t len = 0;
 
 	for (;;) {
 		struct pollfd pfd = { .fd = 0, .events = POLLIN };
-		int64_t left = deadline - now_ms();
+		int left = netio_left_ms(deadline);
 		ssize_t n;
 
 		buf[len] = '\0';
@@ -323,7 +314,7 @@ read_head(char *buf, size_t size)
 			return -431;
 		if (left <= 0)
 			return -408;
-		n = poll(&pfd, 1, (int)left);
+		n = poll(&pfd, 1, left);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -432,16 +423,16 @@ answer(int code, const char *type, const char *body, size_t len,
 static void
 linger(void)
 {
-	int64_t deadline = now_ms() + METRICS_HTTP_LINGER_MS;
+	long long deadline = netio_deadline(METRICS_HTTP_LINGER_MS);
 	char sink[4096];
 
 	if (shutdown(1, SHUT_WR) < 0)
 		return; /* not a socket (a test's pipe) */
 	for (;;) {
 		struct pollfd pfd = { .fd = 0, .events = POLLIN };
-		int64_t left = deadline - now_ms();
+		int left = netio_left_ms(deadline);
 
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0 ||
+		if (left <= 0 || poll(&pfd, 1, left) <= 0 ||
 		    read(0, sink, sizeof(sink)) <= 0)
 			return;
 	}
