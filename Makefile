@@ -104,7 +104,7 @@ DAEMON := log net sockdiag member config ctlpolicy ctlmsg ctl sysd persist adopt
 # (linked into epmdd, for epmd -names and the rest) and epmdctl.
 CLI_OTP := client netio
 CLI_CTL := epmdctl conn output format procfd cmd_nodes cmd_daemon cmd_policy \
-	cmd_watch epmdctl_query epmdctl_metrics epmdctl_check netio
+	cmd_watch epmdctl_metrics epmdctl_check netio
 UNIT := check_main check_buf check_codec check_registry check_dispatch \
 	check_options check_ctlproto check_ctlschema check_state check_policy \
 	unit_util

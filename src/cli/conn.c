@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Copyright (c) 2026 The epmdd authors */
 /*
- * conn: epmdctl's client of the control socket: requests built into a
- * bounded buffer, one blocking connection each, answers read message by
- * message with ctlproto_decode, and the daemon's error messages reported
+ * conn: epmdctl's one client of the control socket, every command's:
+ * requests built into a bounded buffer, one blocking connection each,
+ * answers read message by message with ctlproto_decode within a
+ * deadline (netio's clock), and the daemon's error messages reported
  * for the commands.  The warnings are output.c's.
  */
 #include "conn.h"
@@ -20,6 +21,7 @@
 
 #include "ctlschema.h"
 #include "epmdctl.h"
+#include "netio.h"
 #include "output.h"
 #include "util.h"
 
@@ -68,8 +70,17 @@ conn_new(void)
 		return NULL;
 	}
 	c->fd = -1;
+	c->timeout_ms = EPMDCTL_TIMEOUT * 1000;
+	c->monitor = false;
 	c->len = c->off = 0;
 	return c;
+}
+
+void
+conn_monitor(struct conn *c, int timeout_ms)
+{
+	c->timeout_ms = timeout_ms;
+	c->monitor = true;
 }
 
 void
@@ -110,8 +121,9 @@ conn_connect(struct conn *c)
 
 		output_warn("cannot reach epmdd at %s: %s%s", opts.path,
 		    strerror(e),
-		    e == EACCES ? " (join the socket's group, or use sudo)"
-				: "");
+		    e == EACCES && !c->monitor
+			? " (join the socket's group, or use sudo)"
+			: "");
 		conn_close(c);
 		return -1;
 	}
@@ -120,27 +132,18 @@ conn_connect(struct conn *c)
 
 /*
  * Write it all.  0, -EPIPE when the daemon has closed (quietly: it may
- * have said why first, see conn_open), or -1 after a message.
+ * have said why first, see conn_open; not for conn_monitor), or -1
+ * after a message.
  */
 static int
 conn_send(struct conn *c, const uint8_t *p, size_t len)
 {
-	while (len > 0) {
-		ssize_t n = write(c->fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
-			return -EPIPE;
-		if (n <= 0) {
-			output_warn("%s: write: %s", opts.path,
-			    strerror(errno));
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	if (netio_write_all(c->fd, p, len) == 0)
+		return 0;
+	if (!c->monitor && (errno == EPIPE || errno == ECONNRESET))
+		return -EPIPE;
+	output_warn("%s: write: %s", opts.path, strerror(errno));
+	return -1;
 }
 
 int
@@ -160,9 +163,35 @@ conn_open(struct conn *c, struct conn_req *r)
 	return EXIT_OK;
 }
 
+/* No answer within timeout_ms, said. */
+static void
+conn_timed_out(const struct conn *c, int timeout_ms)
+{
+	if (c->monitor)
+		output_warn("no answer from epmdd within %d ms", timeout_ms);
+	else
+		output_warn("no answer from epmdd within %d s",
+		    timeout_ms / 1000);
+}
+
+/* A message ctlproto_decode refused (n < 0), said. */
+static void
+conn_bad_message(const struct conn *c, ssize_t n)
+{
+	if (c->monitor)
+		output_warn("bad message from epmdd: %s", strerror((int)-n));
+	else
+		output_warn("bad message from the daemon: %s%s",
+		    strerror((int)-n),
+		    n == -EPROTO ? " (epmdd and epmdctl versions differ)"
+				 : "");
+}
+
 int
 conn_next(struct conn *c, struct ctl_msg *m, int timeout_ms)
 {
+	long long deadline = netio_deadline(timeout_ms);
+
 	for (;;) {
 		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 		ssize_t n = ctlproto_decode(c->buf + c->off, c->len - c->off,
@@ -173,11 +202,7 @@ conn_next(struct conn *c, struct ctl_msg *m, int timeout_ms)
 			return 1;
 		}
 		if (n < 0) {
-			output_warn("bad message from the daemon: %s%s",
-			    strerror((int)-n),
-			    n == -EPROTO ? " (epmdd and epmdctl versions "
-					   "differ)"
-					 : "");
+			conn_bad_message(c, n);
 			return -1;
 		}
 		if (c->off > 0) {
@@ -187,12 +212,12 @@ conn_next(struct conn *c, struct ctl_msg *m, int timeout_ms)
 		}
 		if (interrupted)
 			return -1;
-		n = poll(&pfd, 1, timeout_ms);
+		n = poll(&pfd, 1,
+		    timeout_ms < 0 ? -1 : netio_left_ms(deadline));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n == 0) {
-			output_warn("no answer from epmdd within %d s",
-			    timeout_ms / 1000);
+			conn_timed_out(c, timeout_ms);
 			return -1;
 		}
 		n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
@@ -208,7 +233,7 @@ int
 conn_answer(struct conn *c, struct ctl_msg *m, const char *what,
     int *status)
 {
-	int r = conn_next(c, m, EPMDCTL_TIMEOUT * 1000);
+	int r = conn_next(c, m, c->timeout_ms);
 
 	if (r <= 0) {
 		if (r == 0)

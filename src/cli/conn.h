@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Copyright (c) 2026 The epmdd authors */
 /*
- * conn: epmdctl's connection to epmdd's control socket: a request built
- * field by field, sent on a new connection, and its answer read message
- * by message, errors reported on standard error (and with --json as a
- * document).  One blocking connection at a time; no libuv.
+ * conn: epmdctl's one client of epmdd's control socket, for every
+ * command: a request built field by field, sent on a new connection,
+ * and its answer read message by message, errors reported on standard
+ * error (and with --json as a document; output_last_warning gives the
+ * words to a command that says them elsewhere).  One blocking
+ * connection at a time; no libuv.
  */
 #ifndef EPMDD_CONN_H
 #define EPMDD_CONN_H
@@ -22,7 +24,9 @@
  * buffer holds the largest message.
  */
 struct conn {
-	int fd; /* -1 when closed */
+	int fd;		/* -1 when closed */
+	int timeout_ms; /* for each message of an answer (conn_answer) */
+	bool monitor;	/* worded for metrics and check (conn_monitor) */
 	size_t len;
 	size_t off;
 	uint8_t buf[CTL_MAX_MESSAGE];
@@ -44,8 +48,19 @@ void conn_req_begin(struct conn_req *r, uint8_t type);
 void conn_req_str(struct conn_req *r, const char *key, const char *value);
 void conn_req_u64(struct conn_req *r, const char *key, uint64_t v);
 
-/* A closed connection, or NULL (said) when out of memory. */
+/*
+ * A closed connection, or NULL (said) when out of memory.  It waits
+ * EPMDCTL_TIMEOUT for each message of an answer.
+ */
 struct conn *conn_new(void);
+/*
+ * For metrics and check: wait timeout_ms for each message of an answer,
+ * and word the failures as these commands always have: no advice (the
+ * socket's group, versions that differ), "bad message from epmdd", the
+ * time limit in milliseconds, and a write the daemon refused (it closed)
+ * a failure at once rather than a reason to read its answer.
+ */
+void conn_monitor(struct conn *c, int timeout_ms);
 /* Close and free; NULL is a no-op. */
 void conn_free(struct conn *c);
 /* Close the socket; the last message read stays readable. */
@@ -62,16 +77,17 @@ void conn_close(struct conn *c);
 int conn_open(struct conn *c, struct conn_req *r);
 
 /*
- * The next message.  Returns 1 with *m, 0 if the daemon closed, -1 on a
- * bad message (said), a timeout (timeout_ms >= 0; said) or an interrupt
- * (conn_interrupt).
+ * The next message, within timeout_ms (-1: no limit).  Returns 1 with
+ * *m, 0 if the daemon closed, -1 on a bad message (said), a timeout
+ * (said) or an interrupt (conn_interrupt).
  */
 int conn_next(struct conn *c, struct ctl_msg *m, int timeout_ms);
 
 /*
- * The next message of the answer to a request for what, within
- * EPMDCTL_TIMEOUT: 1 with *m; else 0 with the exit status in *status
- * (the daemon gone or silent: unreachable; an error message: reported).
+ * The next message of the answer to a request for what, within the
+ * connection's time limit: 1 with *m; else 0 with the exit status in
+ * *status (the daemon gone or silent: unreachable; an error message:
+ * reported).
  */
 int conn_answer(struct conn *c, struct ctl_msg *m, const char *what,
     int *status);

@@ -13,9 +13,12 @@
 
 #include "buf.h"
 #include "codec.h"
+#include "conn.h"
 #include "ctlschema.h"
+#include "epmdctl.h"
 #include "epmdctl_obs.h"
 #include "netio.h"
+#include "output.h"
 #include "util.h"
 
 /* The findings, one sentence fragment per node, at most this long. */
@@ -56,48 +59,52 @@ append(char *line, size_t size, const char *text)
 		snprintf(line + len, size - len, "%s", text);
 }
 
-/* Ask the control socket for every node: 0, or -1 with err. */
-static int
-from_control(const struct obs_opts *o, int argc, char **argv,
-    struct found *found, char *err, size_t errlen)
+/* A node of the control socket's list: one of the names? */
+static void
+mark_node(const struct ctl_msg *m, int argc, char **argv, struct found *found)
 {
-	static struct obs_conn c;
-	struct ctl_msg m;
+	const struct ctl_field *name = ctlproto_find(m, CTL_KEY(NAME));
 	int i;
 
-	if (obs_ctl_request(&c, o->path, CTL_NAMES, err, errlen) < 0)
-		return -1;
-	for (;;) {
-		const struct ctl_field *name;
-
-		if (obs_ctl_next(&c, &m, err, errlen) < 0)
-			break;
-		if (m.type == CTL_END) {
-			obs_ctl_close(&c);
-			return 0;
+	if (m->type != CTL_NODE || name == NULL)
+		return;
+	for (i = 0; i < argc; i++)
+		if (alive_len(argv[i]) == name->len &&
+		    memcmp(argv[i], name->p, name->len) == 0) {
+			found[i].registered = true;
+			found[i].port =
+			    (unsigned)ctlproto_u64(m, CTL_KEY(PORT), 0);
 		}
-		if (m.type == CTL_ERROR) {
-			char msg[256];
+}
 
-			snprintf(err, errlen, "names: %s",
-			    ctlproto_str(&m, CTL_KEY(MESSAGE), msg,
-			sizeof(msg)));
-			break;
-		}
-		if (m.type != CTL_NODE ||
-		    (name = ctlproto_find(&m, CTL_KEY(NAME))) == NULL)
-			continue;
-		for (i = 0; i < argc; i++)
-			if (alive_len(argv[i]) == name->len &&
-			    memcmp(argv[i], name->p, name->len) == 0) {
-				found[i].registered = true;
-				found[i].port =
-				    (unsigned)ctlproto_u64(&m, CTL_KEY(PORT),
-				0);
+/* Ask the control socket for every node: 0, or -1 with err. */
+static int
+from_control(int argc, char **argv, struct found *found, char *err,
+    size_t errlen)
+{
+	struct conn *c;
+	struct conn_req req;
+	struct ctl_msg m;
+	int status, r = -1;
+
+	/* The failure goes on check's line, not to standard error. */
+	output_quiet(true);
+	if ((c = conn_new()) != NULL) {
+		conn_monitor(c, OBS_CTL_TIMEOUT_MS);
+		conn_req_begin(&req, CTL_NAMES);
+		if (conn_open(c, &req) == EXIT_OK)
+			while (r < 0 && conn_answer(c, &m, "names", &status)) {
+				if (m.type == CTL_END)
+					r = 0;
+				else
+					mark_node(&m, argc, argv, found);
 			}
 	}
-	obs_ctl_close(&c);
-	return -1;
+	conn_free(c);
+	output_quiet(false);
+	if (r < 0)
+		snprintf(err, errlen, "%s", output_last_warning());
+	return r;
 }
 
 /* PORT_PLEASE2 for each name at host: 0, or -1 with err. */
@@ -154,8 +161,7 @@ obs_check(const struct obs_opts *o, int argc, char **argv)
 		return CHECK_UNKNOWN;
 	}
 	r = o->host != NULL ? from_tcp(o, argc, argv, found, err, sizeof(err))
-			    : from_control(o, argc, argv, found, err,
-				  sizeof(err));
+			    : from_control(argc, argv, found, err, sizeof(err));
 	if (r < 0) {
 		printf("EPMDD UNKNOWN - %s\n", err);
 		free(found);

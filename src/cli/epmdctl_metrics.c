@@ -14,11 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "ctlschema.h"
+#include "epmdctl.h"
 #include "epmdctl_obs.h"
+#include "netio.h"
+#include "output.h"
 #include "util.h"
 
 /*
@@ -256,59 +259,37 @@ put_metrics(FILE *f, const struct ctl_msg *m)
 }
 
 /*
- * The status as metrics into a malloc'd text (*ret, *ret_len): 0, or
- * -1 with the reason in err.
+ * The status as metrics into a malloc'd text (*ret, *ret_len): 0, or -1
+ * after a warning (output_last_warning).
  */
 static int
-fetch_metrics(const char *path, char **ret, size_t *ret_len, char *err,
-    size_t errlen)
+fetch_metrics(char **ret, size_t *ret_len)
 {
-	static struct obs_conn c;
+	struct conn *c = conn_new();
+	struct conn_req req;
 	struct ctl_msg m;
-	FILE *f;
+	FILE *f = NULL;
 	int r;
 
-	if (obs_ctl_request(&c, path, CTL_STATUS, err, errlen) < 0)
+	if (c == NULL)
 		return -1;
-	r = obs_ctl_next(&c, &m, err, errlen);
-	if (r > 0 && m.type != CTL_STATUS_REPLY) {
-		char msg[256];
-
-		if (m.type == CTL_ERROR)
-			snprintf(err, errlen, "status: %s",
-			    ctlproto_str(&m, CTL_KEY(MESSAGE), msg,
-			sizeof(msg)));
-		else
-			snprintf(err, errlen, "unexpected %s reply",
-			    ctlproto_type_name(m.type));
-		r = -1;
-	}
-	if (r <= 0 || (f = open_memstream(ret, ret_len)) == NULL) {
-		if (r > 0)
-			snprintf(err, errlen, "out of memory");
-		obs_ctl_close(&c);
+	conn_monitor(c, OBS_CTL_TIMEOUT_MS);
+	conn_req_begin(&req, CTL_STATUS);
+	r = conn_call(c, &req, "status", CTL_STATUS_REPLY, &m);
+	if (r == EXIT_OK && (f = open_memstream(ret, ret_len)) != NULL)
+		put_metrics(f, &m);
+	conn_free(c);
+	if (r != EXIT_OK)
 		return -1;
-	}
-	put_metrics(f, &m);
-	obs_ctl_close(&c);
-	if (fclose(f) != 0) {
+	if (f != NULL && fclose(f) == 0)
+		return 0;
+	if (f != NULL)
 		free(*ret);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	return 0;
+	output_warn("out of memory");
+	return -1;
 }
 
 /* ------------------------------------------------------------ HTTP */
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * Read the request head from fd 0 into buf (NUL-terminated): its length,
@@ -317,12 +298,12 @@ now_ms(void)
 static long
 read_head(char *buf, size_t size)
 {
-	int64_t deadline = now_ms() + METRICS_HTTP_TIMEOUT_MS;
+	long long deadline = netio_deadline(METRICS_HTTP_TIMEOUT_MS);
 	size_t len = 0;
 
 	for (;;) {
 		struct pollfd pfd = { .fd = 0, .events = POLLIN };
-		int64_t left = deadline - now_ms();
+		int left = netio_left_ms(deadline);
 		ssize_t n;
 
 		buf[len] = '\0';
@@ -333,7 +314,7 @@ read_head(char *buf, size_t size)
 			return -431;
 		if (left <= 0)
 			return -408;
-		n = poll(&pfd, 1, (int)left);
+		n = poll(&pfd, 1, left);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -442,25 +423,25 @@ answer(int code, const char *type, const char *body, size_t len,
 static void
 linger(void)
 {
-	int64_t deadline = now_ms() + METRICS_HTTP_LINGER_MS;
+	long long deadline = netio_deadline(METRICS_HTTP_LINGER_MS);
 	char sink[4096];
 
 	if (shutdown(1, SHUT_WR) < 0)
 		return; /* not a socket (a test's pipe) */
 	for (;;) {
 		struct pollfd pfd = { .fd = 0, .events = POLLIN };
-		int64_t left = deadline - now_ms();
+		int left = netio_left_ms(deadline);
 
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0 ||
+		if (left <= 0 || poll(&pfd, 1, left) <= 0 ||
 		    read(0, sink, sizeof(sink)) <= 0)
 			return;
 	}
 }
 
 static int
-serve_http(const struct obs_opts *o)
+serve_http(void)
 {
-	char req[METRICS_HTTP_MAX_REQUEST], err[512], body[600];
+	char req[METRICS_HTTP_MAX_REQUEST], body[600];
 	char *text = NULL;
 	size_t len = 0;
 	bool head = false;
@@ -475,10 +456,9 @@ serve_http(const struct obs_opts *o)
 		linger();
 		return 1;
 	}
-	if (fetch_metrics(o->path, &text, &len, err, sizeof(err)) < 0) {
+	if (fetch_metrics(&text, &len) < 0) {
 		snprintf(body, sizeof(body), "503 Service Unavailable: %s\n",
-		    err);
-		fprintf(stderr, "epmdctl: %s\n", err);
+		    output_last_warning());
 		answer(503, "text/plain; charset=utf-8", body, strlen(body),
 		    head);
 		linger();
@@ -493,15 +473,13 @@ serve_http(const struct obs_opts *o)
 int
 obs_metrics(const struct obs_opts *o)
 {
-	char err[512], *text = NULL;
+	char *text = NULL;
 	size_t len = 0;
 
 	if (o->http)
-		return serve_http(o);
-	if (fetch_metrics(o->path, &text, &len, err, sizeof(err)) < 0) {
-		fprintf(stderr, "epmdctl: %s\n", err);
+		return serve_http();
+	if (fetch_metrics(&text, &len) < 0)
 		return 3;
-	}
 	fwrite(text, 1, len, stdout);
 	free(text);
 	return fflush(stdout) == 0 ? 0 : 1;

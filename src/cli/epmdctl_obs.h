@@ -3,17 +3,14 @@
 /*
  * epmdctl_obs: epmdctl's monitoring commands, metrics (Prometheus text,
  * or one HTTP answer on standard input and output) and check (a
- * monitoring-plugin check), and the one-shot control-socket query they
- * share.  Kept apart from epmdctl.c, which only parses their options.
+ * monitoring-plugin check), and the time limit they share.  They ask
+ * the control socket through conn, as every command does.  Kept apart
+ * from epmdctl.c, which only parses their options.
  */
 #ifndef EPMDD_EPMDCTL_OBS_H
 #define EPMDD_EPMDCTL_OBS_H
 
 #include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "ctlproto.h"
 
 /*
  * Milliseconds metrics and check wait for the daemon's answer: under
@@ -22,32 +19,9 @@
  */
 #define OBS_CTL_TIMEOUT_MS 4000
 
-/* One request on the control socket and its answer, message by message. */
-struct obs_conn {
-	int fd;
-	size_t len;
-	size_t off;
-	uint8_t buf[CTL_MAX_MESSAGE];
-};
-
-/*
- * Connect to the control socket at path and send an empty request of
- * this type.  0, or -1 with the reason in err.
- */
-int obs_ctl_request(struct obs_conn *c, const char *path, uint8_t type,
-    char *err, size_t errlen);
-/*
- * The next message of the answer, within OBS_CTL_TIMEOUT_MS: 1 with *m,
- * or -1 with the reason in err (the daemon closed, timed out, or sent a
- * bad message).
- */
-int obs_ctl_next(struct obs_conn *c, struct ctl_msg *m, char *err,
-    size_t errlen);
-void obs_ctl_close(struct obs_conn *c);
-
 /* What epmdctl's options say, for these commands. */
 struct obs_opts {
-	const char *path;  /* the control socket */
+	const char *path;  /* the control socket (opts.path: conn's) */
 	const char *host;  /* check --host: ask this epmd over TCP */
 	unsigned port;	   /* its port */
 	long node_port;	   /* check --node-port, or -1 */

@@ -44,6 +44,12 @@ output_quiet(bool quiet)
 	S.quiet = quiet;
 }
 
+const char *
+output_last_warning(void)
+{
+	return S.last_warning;
+}
+
 /* Length of a valid UTF-8 sequence at p (OTP's rules), or 0. */
 static size_t
 utf8_seq(const uint8_t *p, size_t left)

@@ -29,6 +29,13 @@ void output_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void output_quiet(bool quiet);
 
 /*
+ * The last warning, said or kept ("" if none): for a command that words
+ * its failure elsewhere (metrics --http in its answer, check on its
+ * line).
+ */
+const char *output_last_warning(void);
+
+/*
  * JSON values for documents built with jansson.  Each returns a new
  * reference (NULL when out of memory: jansson's setters then fail and
  * the document lacks the value).
