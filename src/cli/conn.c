@@ -71,16 +71,14 @@ conn_new(void)
 	}
 	c->fd = -1;
 	c->timeout_ms = EPMDCTL_TIMEOUT * 1000;
-	c->monitor = false;
 	c->len = c->off = 0;
 	return c;
 }
 
 void
-conn_monitor(struct conn *c, int timeout_ms)
+conn_set_timeout(struct conn *c, int timeout_ms)
 {
 	c->timeout_ms = timeout_ms;
-	c->monitor = true;
 }
 
 void
@@ -121,8 +119,7 @@ conn_connect(struct conn *c)
 
 		output_warn("cannot reach epmdd at %s: %s%s", opts.path,
 		    strerror(e),
-		    e == EACCES && !c->monitor
-			? " (join the socket's group, or use sudo)"
+		    e == EACCES ? " (join the socket's group, or use sudo)"
 			: "");
 		conn_close(c);
 		return -1;
@@ -132,7 +129,7 @@ conn_connect(struct conn *c)
 
 /*
  * Write it all.  0, -EPIPE when the daemon has closed (quietly: it may
- * have said why first, see conn_open; not for conn_monitor), or -1
+ * have said why first, see conn_open), or -1
  * after a message.
  */
 static int
@@ -140,7 +137,7 @@ conn_send(struct conn *c, const uint8_t *p, size_t len)
 {
 	if (netio_write_all(c->fd, p, len) == 0)
 		return 0;
-	if (!c->monitor && (errno == EPIPE || errno == ECONNRESET))
+	if (errno == EPIPE || errno == ECONNRESET)
 		return -EPIPE;
 	output_warn("%s: write: %s", opts.path, strerror(errno));
 	return -1;
@@ -165,9 +162,9 @@ conn_open(struct conn *c, struct conn_req *r)
 
 /* No answer within timeout_ms, said. */
 static void
-conn_timed_out(const struct conn *c, int timeout_ms)
+conn_timed_out(int timeout_ms)
 {
-	if (c->monitor)
+	if (timeout_ms % 1000 != 0)
 		output_warn("no answer from epmdd within %d ms", timeout_ms);
 	else
 		output_warn("no answer from epmdd within %d s",
@@ -176,15 +173,10 @@ conn_timed_out(const struct conn *c, int timeout_ms)
 
 /* A message ctlproto_decode refused (n < 0), said. */
 static void
-conn_bad_message(const struct conn *c, ssize_t n)
+conn_bad_message(ssize_t n)
 {
-	if (c->monitor)
-		output_warn("bad message from epmdd: %s", strerror((int)-n));
-	else
-		output_warn("bad message from the daemon: %s%s",
-		    strerror((int)-n),
-		    n == -EPROTO ? " (epmdd and epmdctl versions differ)"
-				 : "");
+	output_warn("bad message from the daemon: %s%s", strerror((int)-n),
+	    n == -EPROTO ? " (epmdd and epmdctl versions differ)" : "");
 }
 
 int
@@ -202,7 +194,7 @@ conn_next(struct conn *c, struct ctl_msg *m, int timeout_ms)
 			return 1;
 		}
 		if (n < 0) {
-			conn_bad_message(c, n);
+			conn_bad_message(n);
 			return -1;
 		}
 		if (c->off > 0) {
@@ -217,7 +209,7 @@ conn_next(struct conn *c, struct ctl_msg *m, int timeout_ms)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n == 0) {
-			conn_timed_out(c, timeout_ms);
+			conn_timed_out(timeout_ms);
 			return -1;
 		}
 		n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);

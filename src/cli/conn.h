@@ -26,7 +26,6 @@
 struct conn {
 	int fd;		/* -1 when closed */
 	int timeout_ms; /* for each message of an answer (conn_answer) */
-	bool monitor;	/* worded for metrics and check (conn_monitor) */
 	size_t len;
 	size_t off;
 	uint8_t buf[CTL_MAX_MESSAGE];
@@ -54,13 +53,10 @@ void conn_req_u64(struct conn_req *r, const char *key, uint64_t v);
  */
 struct conn *conn_new(void);
 /*
- * For metrics and check: wait timeout_ms for each message of an answer,
- * and word the failures as these commands always have: no advice (the
- * socket's group, versions that differ), "bad message from epmdd", the
- * time limit in milliseconds, and a write the daemon refused (it closed)
- * a failure at once rather than a reason to read its answer.
+ * Wait at most timeout_ms for each message of an answer instead of
+ * EPMDCTL_TIMEOUT s (metrics and check, under a monitor's own limit).
  */
-void conn_monitor(struct conn *c, int timeout_ms);
+void conn_set_timeout(struct conn *c, int timeout_ms);
 /* Close and free; NULL is a no-op. */
 void conn_free(struct conn *c);
 /* Close the socket; the last message read stays readable. */

@@ -90,7 +90,7 @@ from_control(int argc, char **argv, struct found *found, char *err,
 	/* The failure goes on check's line, not to standard error. */
 	output_quiet(true);
 	if ((c = conn_new()) != NULL) {
-		conn_monitor(c, OBS_CTL_TIMEOUT_MS);
+		conn_set_timeout(c, OBS_CTL_TIMEOUT_MS);
 		conn_req_begin(&req, CTL_NAMES);
 		if (conn_open(c, &req) == EXIT_OK)
 			while (r < 0 && conn_answer(c, &m, "names", &status)) {

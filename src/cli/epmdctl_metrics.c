@@ -273,7 +273,7 @@ fetch_metrics(char **ret, size_t *ret_len)
 
 	if (c == NULL)
 		return -1;
-	conn_monitor(c, OBS_CTL_TIMEOUT_MS);
+	conn_set_timeout(c, OBS_CTL_TIMEOUT_MS);
 	conn_req_begin(&req, CTL_STATUS);
 	r = conn_call(c, &req, "status", CTL_STATUS_REPLY, &m);
 	if (r == EXIT_OK && (f = open_memstream(ret, ret_len)) != NULL)
