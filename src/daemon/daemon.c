@@ -15,6 +15,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -625,22 +626,38 @@ adopt_idle_cb(uv_idle_t *h)
 }
 
 /*
- * OTP's -daemon: the parent exits 0 before anything is bound; the child
- * leaves the session, forks again, and runs with / as its directory and
- * /dev/null on its standard descriptors.  Descriptors from keep_from up
- * (handed over by systemd) survive; others above 2 are closed.
+ * -daemon: the child leaves the session, forks again, and runs with / as
+ * its directory and /dev/null on its standard descriptors.  Descriptors
+ * from keep_from up (handed over by systemd) survive; others above 2 are
+ * closed.  The parent exits 0 as OTP's does, but only once the daemon
+ * is ready or has ended (Decision 20, doc/DECISIONS): it waits, at most
+ * DAEMON_DETACH_WAIT seconds, for the end of a pipe whose other end the
+ * daemon closes at READY (daemon_detached) or by exiting.  Returns that
+ * end in the daemon, close-on-exec; -1 if there is none.
  */
-static void
+static int
 daemonize(int keep_from)
 {
+	struct pollfd pfd;
+	int fd, p[2];
 	pid_t pid;
-	int fd;
 
+	if (pipe2(p, O_CLOEXEC) < 0)
+		p[0] = p[1] = -1;
 	pid = fork();
 	if (pid < 0)
 		fatal("fork");
-	if (pid > 0)
+	if (pid > 0) {
+		if (p[0] >= 0) {
+			close(p[1]);
+			pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
+			/* Readable at its end of file: ready, or gone. */
+			(void)poll(&pfd, 1, DAEMON_DETACH_WAIT * 1000);
+		}
 		_exit(0);
+	}
+	if (p[0] >= 0)
+		close(p[0]);
 	if (setsid() < 0)
 		fatal("setsid");
 	signal(SIGHUP, SIG_IGN);
@@ -653,7 +670,13 @@ daemonize(int keep_from)
 		fatal("chdir /");
 	/* OTP sets 0; the files we make get explicit modes anyway. */
 	umask(022);
-	closefrom(keep_from);
+	if (p[1] >= keep_from) {
+		/* Every descriptor from keep_from up but the pipe's end. */
+		if (p[1] > keep_from)
+			close_range((unsigned)keep_from, (unsigned)p[1] - 1, 0);
+		close_range((unsigned)p[1] + 1, ~0u, 0);
+	} else
+		closefrom(keep_from);
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		fatal("/dev/null");
@@ -662,6 +685,7 @@ daemonize(int keep_from)
 	dup2(fd, 2);
 	if (fd > 2)
 		close(fd);
+	return p[1];
 }
 
 /*
@@ -856,7 +880,7 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	bool reexec = getenv(UPGRADE_REEXEC_ENV) != NULL, owned = false;
 	uint64_t wd;
 	ssize_t len;
-	int nfds, control = -1, r;
+	int nfds, control = -1, detach_fd = -1, r;
 
 	log_mark("main");
 #ifdef M_MMAP_THRESHOLD
@@ -889,7 +913,7 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	/* Detach before syslog is opened: daemonize closes descriptors.
 	 * A re-executed daemon is detached already. */
 	if (o->daemon && !reexec)
-		daemonize(3 + nfds);
+		detach_fd = daemonize(3 + nfds);
 	start_logging(o, prog);
 	d->owner_early = sysd_notify_available() || sysd_stderr_is_journal();
 	signal(SIGPIPE, SIG_IGN);
@@ -978,6 +1002,8 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	    ncfg.max_conns, d->ctl != NULL ? ctl_path(d->ctl) : "none");
 	/* Every listener and the control socket accept connections now. */
 	sysd_notify_ready(status);
+	if (detach_fd >= 0)
+		close(detach_fd);	/* -daemon's parent exits now */
 	log_mark("ready");
 
 	uv_run(&d->loop, UV_RUN_DEFAULT);

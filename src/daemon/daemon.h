@@ -16,6 +16,9 @@
 /* Milliseconds that requests in progress get to finish at a stop or an
  * upgrade before their connections are closed. */
 #define DAEMON_DRAIN_TIMEOUT 2000
+/* Seconds -daemon's parent waits for the daemon to be ready or gone
+ * before it exits 0 anyway (Decision 20, doc/DECISIONS). */
+#define DAEMON_DETACH_WAIT 10
 /* Allocations this large or larger are mapped, and unmapped when freed. */
 #define DAEMON_MMAP_THRESHOLD (128u << 10)
 
