@@ -69,11 +69,11 @@ struct node {
 	uint32_t cr;		/* creation counter (OTP's cr) */
 	uint32_t uid;		/* owner uid or REGISTRY_UID_UNKNOWN */
 	int fd;			/* holder's descriptor, shown by DUMP */
-	uint64_t inode;		/* the registering peer's socket inode, or 0 */
-	struct registry_addr peer;
-	uint16_t port;
+	uint16_t port;		/* here, not after peer: no hole before inode */
 	uint8_t type;
 	uint8_t proto;
+	uint64_t inode;		/* the registering peer's socket inode, or 0 */
+	struct registry_addr peer;
 	uint16_t hv;
 	uint16_t lv;
 	uint16_t nlen;

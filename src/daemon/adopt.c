@@ -447,7 +447,7 @@ take(struct adopt *a, struct adopt_item *it, int64_t now)
 		a->sum->gone++;
 		return;
 	}
-	if (net_adopt_registration(a->net, it->fd, n, 0) < 0) {
+	if (net_adopt_registration(a->net, it->fd, n) < 0) {
 		registry_unregister(a->reg, n, REGISTRY_ERROR, now);
 		return;
 	}

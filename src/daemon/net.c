@@ -7,7 +7,9 @@
  * beyond a request are never read and a first read holding more than
  * one request closes the connection, as OTP does.  Most requests arrive
  * whole in one read and are decoded from a shared scratch buffer with
- * no allocation; a connection allocates only for a partial request.
+ * no allocation; a connection allocates only for a partial request.  A
+ * registration leaves its connection for held.c once its reply is
+ * written (conn_hold).
  */
 #include "net.h"
 
@@ -23,22 +25,27 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "held.h"
 #include "log.h"
 #include "sockdiag.h"
 #include "util.h"
 
+/*
+ * A connection answering its request.  One that registers stays one
+ * only until its reply is written: it then becomes a record of held.c
+ * (conn_hold).  h.node is the registration it holds meanwhile.
+ */
 struct conn {
+	struct held_owner h;	/* first: the owner token (held.h) */
 	struct net *net;
-	TAILQ_ENTRY(conn) link; /* net->timeq, or net->held once registered */
+	TAILQ_ENTRY(conn) link; /* net->timeq, or net->keepq once registered */
 	uint64_t deadline;	/* ms (uv_hrtime clock) for the request */
-	struct node *node;	/* registration held, or NULL */
 	uint8_t *buf;		/* partial request (want bytes), or NULL */
 	uint16_t got;
 	uint16_t want;		/* 0 while the length is unknown */
 	uint16_t listen_port;
 	uint8_t head;		/* the first byte, while got == 1 */
 	bool is_local;
-	bool closing;
 	bool in_list;
 	bool shell;		/* on the stack: no libuv handle (yet) */
 	bool replying;		/* a reply is queued, waiting for the peer */
@@ -47,7 +54,6 @@ struct conn {
 	TAILQ_ENTRY(conn) wlink;
 	uint32_t uid;		/* the peer socket's owner, once learned */
 	uint64_t inode;
-	int fd;
 	struct registry_addr peer;
 	uv_tcp_t tcp;		/* last: a shell leaves it untouched */
 };
@@ -76,7 +82,9 @@ struct net {
 	struct listener *listeners[OPTIONS_MAX_LISTEN];
 	size_t nlisteners;
 	struct conn_list timeq; /* not registered, in deadline order */
-	struct conn_list held;	/* holding a registration */
+	/* Registered, their reply not written yet (or not held: conn_hold). */
+	struct conn_list keepq;
+	struct held_set *held;	/* registrations whose reply is written */
 	struct conn_list waitq;	/* ALIVE2 waiting for a group membership */
 	uv_timer_t sweep;
 	bool stopping;
@@ -89,7 +97,9 @@ struct net {
 	time_t accept_logged;
 	struct log_limit owner_log; /* notices of refused local owners */
 	struct log_limit refusal_log; /* log_refusal's */
+	/* conns and conns_peak: see conns_open. */
 	struct net_stats stats;
+	size_t nconns;		/* connections with a handle */
 	struct wbuf out; /* reply being built, reused */
 	uint8_t scratch[CODEC_INBUF_SIZE];
 };
@@ -98,7 +108,6 @@ static void conn_close(struct conn *c, enum registry_reason reason);
 static struct conn *shell_promote(struct conn *shell);
 static void conn_process(struct conn *c, const uint8_t *frame, size_t len);
 static void drain_check(struct net *net);
-static void held_insert(struct net *net, struct conn *c);
 
 void
 net_addr_text(const struct registry_addr *a, char buf[NET_ADDR_TEXT])
@@ -330,8 +339,8 @@ conn_unlink(struct conn *c)
 
 	if (!c->in_list)
 		return;
-	if (c->node != NULL)
-		TAILQ_REMOVE(&net->held, c, link);
+	if (c->h.node != NULL)
+		TAILQ_REMOVE(&net->keepq, c, link);
 	else
 		TAILQ_REMOVE(&net->timeq, c, link);
 	c->in_list = false;
@@ -346,28 +355,131 @@ conn_close(struct conn *c, enum registry_reason reason)
 {
 	struct net *net = c->net;
 
-	if (c->closing)
+	if (c->h.closing)
 		return;
-	c->closing = true;
+	c->h.closing = true;
 	conn_unlink(c);
 	if (c->waiting) {
 		TAILQ_REMOVE(&net->waitq, c, wlink);
 		c->waiting = false;
 	}
-	if (c->node != NULL) {
-		struct node *n = c->node;
+	if (c->h.node != NULL) {
+		struct node *n = c->h.node;
 
-		c->node = NULL;
+		c->h.node = NULL;
 		registry_unregister(net->dctx->reg, n, reason, wall_seconds());
 	}
 	if (c->shell) {
 		/* Never had a handle: just the descriptor. */
-		close(c->fd);
+		close(c->h.fd);
 		return;
 	}
-	net->stats.conns--;
+	net->nconns--;
 	uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
 	drain_check(net);
+}
+
+/*
+ * A connection registers n: no deadline from now on, and any later
+ * byte ends it.  It is held once its reply is written (conn_hold); until
+ * then, or if it cannot be, an in-place upgrade passes its descriptor
+ * on as any registration's (net_registration_fds), which must therefore
+ * not be close-on-exec (see held_add).
+ */
+static void
+keepq_insert(struct conn *c, struct node *n)
+{
+	conn_unlink(c);
+	c->h.node = n;
+	TAILQ_INSERT_TAIL(&c->net->keepq, c, link);
+	c->in_list = true;
+	(void)fcntl(c->h.fd, F_SETFD, 0);
+}
+
+/*
+ * Connections open, as epmdctl status counts them and the ceiling
+ * bounds them: those with a handle and the held registrations, which
+ * are connections to their peers all the same.
+ */
+static size_t
+conns_open(const struct net *net)
+{
+	return net->nconns + held_count(net->held);
+}
+
+static void
+conns_note_peak(struct net *net)
+{
+	size_t n = conns_open(net);
+
+	if (n > net->stats.conns_peak)
+		net->stats.conns_peak = n;
+}
+
+/*
+ * Close the holder (a held record or a connection) of a registration
+ * that has already ended in the registry.
+ */
+static void
+owner_drop(struct net *net, struct held_owner *o, enum registry_reason reason)
+{
+	struct conn *c;
+
+	if (o == NULL || o->closing)
+		return;
+	if (!o->is_conn) {
+		o->node = NULL;
+		held_close(net->held, o, reason);
+		return;
+	}
+	c = container_of(o, struct conn, h);
+	conn_unlink(c); /* from keepq, by its node */
+	o->node = NULL;
+	conn_close(c, reason);
+}
+
+/*
+ * The reply to c's registration is written: from now on nothing is
+ * written to c and anything read ends it, so it leaves its connection
+ * for a record of held.c (Decision 19 (doc/DECISIONS)).  A shell hands
+ * its descriptor over and never gets a handle.  A connection that has
+ * one (its request or its reply took more than one read or write) keeps
+ * a duplicate of its descriptor; libuv closes its own with the handle.
+ * Should either fail, c stays the registration's connection, as before
+ * held.c: it costs more memory, but nothing is lost.
+ */
+static void
+conn_hold(struct conn *c)
+{
+	struct net *net = c->net;
+	struct node *n = c->h.node;
+	int fd;
+
+	if (c->shell) {
+		if (held_add(net->held, c->h.fd, n) == NULL) {
+			shell_promote(c);
+			return;
+		}
+		c->h.node = NULL;
+		c->h.closing = true; /* its descriptor is the record's */
+		conns_note_peak(net);
+		return;
+	}
+	/*
+	 * Not close-on-exec (dup's descriptors never are): held.c wants
+	 * it so for an in-place upgrade, see held_add.
+	 */
+	fd = dup(c->h.fd);
+	if (fd < 0)
+		return;
+	if (held_add(net->held, fd, n) == NULL) {
+		close(fd);
+		return;
+	}
+	/* The record owns the registration now: closing c ends nothing. */
+	conn_unlink(c);
+	c->h.node = NULL;
+	conn_close(c, REGISTRY_CLOSED);
 }
 
 /* The fate of a connection once its reply has been written. */
@@ -378,9 +490,7 @@ conn_written(struct conn *c)
 
 	switch ((enum dispatch_fate)c->after_write) {
 	case DISPATCH_REPLY_KEEP:
-		/* A registration made at once needs its handle now. */
-		if (c->shell)
-			shell_promote(c);
+		conn_hold(c);
 		break;
 	case DISPATCH_REPLY_KILL:
 		conn_close(c, REGISTRY_SHUTDOWN);
@@ -403,7 +513,7 @@ conn_write_cb(uv_write_t *req, int status)
 	char peer[NET_ADDR_TEXT];
 
 	free(w);
-	if (c->closing)
+	if (c->h.closing)
 		return;
 	if (status < 0) {
 		net_addr_text(&c->peer, peer);
@@ -437,7 +547,7 @@ conn_send(struct conn *c, uint8_t *p, size_t len, unsigned writes,
 		sleep(net->cfg.delay_write * writes);
 	c->after_write = (uint8_t)fate;
 	if (c->shell) {
-		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = send(c->h.fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		r = n >= 0 ? (int)n
 		    : errno == EAGAIN || errno == EWOULDBLOCK ? UV_EAGAIN
@@ -491,7 +601,7 @@ conn_send(struct conn *c, uint8_t *p, size_t len, unsigned writes,
 static bool
 holder_gone(void *arg, void *owner)
 {
-	struct conn *c = owner;
+	const struct held_owner *o = owner;
 	uint8_t byte;
 	ssize_t r;
 
@@ -501,15 +611,15 @@ holder_gone(void *arg, void *owner)
 	 * adopt.c has not taken (it will within milliseconds, and ends it
 	 * then if its node is gone); until then the name is held.
 	 */
-	if (c == NULL)
+	if (o == NULL)
 		return false;
-	if (c->closing)
+	if (o->closing)
 		return true;
 	/*
 	 * End-of-file, a reset, or stray bytes waiting unread: each ends
 	 * the registration as soon as it is read, so the name is free.
 	 */
-	r = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	r = recv(o->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
 	if (r >= 0)
 		return true;
 	return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
@@ -523,9 +633,9 @@ static int
 peer_owner(void *arg, void *owner, uint32_t *ret_uid, uint64_t *ret_inode)
 {
 	struct net *net = arg;
-	struct conn *c = owner;
+	const struct held_owner *o = owner;
 
-	return sockdiag_peer_owner(net->diag, c->fd, ret_uid, ret_inode);
+	return sockdiag_peer_owner(net->diag, o->fd, ret_uid, ret_inode);
 }
 
 /*
@@ -628,8 +738,8 @@ conn_process(struct conn *c, const uint8_t *frame, size_t len)
 	char text[NET_ADDR_TEXT];
 
 	memset(&peer, 0, sizeof(peer));
-	peer.owner = c;
-	peer.fd = c->fd;
+	peer.owner = &c->h;
+	peer.fd = c->h.fd;
 	peer.is_local = c->is_local;
 	peer.listen_port = c->listen_port;
 	peer.uid = c->uid;
@@ -648,14 +758,8 @@ conn_process(struct conn *c, const uint8_t *frame, size_t len)
 		conn_wait(c, frame, len, &res);
 		return;
 	}
-	if (res.released != NULL) {
-		struct conn *o = res.released;
-
-		/* Its registration has already ended in the registry. */
-		conn_unlink(o);
-		o->node = NULL;
-		conn_close(o, REGISTRY_CLOSED);
-	}
+	/* Its registration has already ended in the registry. */
+	owner_drop(net, res.released, REGISTRY_CLOSED);
 	if (res.refusal != DISPATCH_OK) {
 		char rule[256];
 
@@ -684,13 +788,10 @@ conn_process(struct conn *c, const uint8_t *frame, size_t len)
 		return;
 	}
 	if (res.fate == DISPATCH_REPLY_KEEP && c->shell)
-		c->node = res.node; /* handed to its handle once written */
-	else if (res.fate == DISPATCH_REPLY_KEEP) {
-		/* A registration: no deadline; any later byte ends it. */
-		conn_unlink(c);
-		c->node = res.node;
-		held_insert(net, c);
-	} else if (!c->shell)
+		c->h.node = res.node; /* held once its reply is written */
+	else if (res.fate == DISPATCH_REPLY_KEEP)
+		keepq_insert(c, res.node);
+	else if (!c->shell)
 		uv_read_stop((uv_stream_t *)&c->tcp);
 	conn_send(c, net->out.p, net->out.len, res.writes, res.fate);
 }
@@ -702,7 +803,7 @@ conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	struct net *net = c->net;
 
 	(void)suggested;
-	if (c->node != NULL || c->waiting) {
+	if (c->h.node != NULL || c->waiting) {
 		/* Any byte on a registration ends it; read a few to see. */
 		*buf = uv_buf_init((char *)net->scratch, 64);
 	} else if (c->want == 0) {
@@ -777,10 +878,10 @@ conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	char peer[NET_ADDR_TEXT];
 
 	(void)buf;
-	if (nread == 0 || c->closing)
+	if (nread == 0 || c->h.closing)
 		return;
 	if (nread < 0) {
-		if (c->node == NULL && (c->got > 0 || nread != UV_EOF)) {
+		if (c->h.node == NULL && (c->got > 0 || nread != UV_EOF)) {
 			net_addr_text(&c->peer, peer);
 			log_peer("connection from %s ended after %u of %u bytes"
 				 ": %s",
@@ -789,7 +890,7 @@ conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn_close(c, REGISTRY_CLOSED);
 		return;
 	}
-	if (c->node != NULL) {
+	if (c->h.node != NULL) {
 		net_addr_text(&c->peer, peer);
 		log_peer("%zd bytes of stray data on the registration of %s, "
 			 "closing",
@@ -827,27 +928,12 @@ sockaddr_scope(const struct sockaddr_storage *ss)
 	return ((const struct sockaddr_in6 *)(const void *)ss)->sin6_scope_id;
 }
 
-
 /*
- * A connection now holds a registration.  Its descriptor stays open
- * across an in-place upgrade at the same number (upgrade.c), so it
- * loses close-on-exec now, once, rather than at the upgrade, which then
- * costs nothing per registration (issue 17).  The only other exec, the
- * upgrade's --version check, closes every inherited descriptor first.
- */
-static void
-held_insert(struct net *net, struct conn *c)
-{
-	TAILQ_INSERT_TAIL(&net->held, c, link);
-	c->in_list = true;
-	(void)fcntl(c->fd, F_SETFD, 0);
-}
-/*
- * Who is at the other end, and is it local?  peer may be NULL: it is
- * then asked for.  Our own address matters only for peers that are not
- * loopback.  A scoped (link-local) address is the same address only on
- * the same interface, so the scopes must match too; for a connection
- * between the host's own addresses they always do.
+ * Who is at the other end (peer, from accept), and is it local?  Our
+ * own address matters only for peers that are not loopback.  A scoped
+ * (link-local) address is the same address only on the same interface,
+ * so the scopes must match too; for a connection between the host's own
+ * addresses they always do.
  */
 static void
 conn_facts(int fd, const struct sockaddr_storage *peer,
@@ -857,17 +943,10 @@ conn_facts(int fd, const struct sockaddr_storage *peer,
 	struct registry_addr self;
 	socklen_t len;
 
-	memset(ret_peer, 0, sizeof(*ret_peer));
-	if (peer == NULL) {
-		len = sizeof(ss);
-		if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-			peer = &ss;
-	}
-	if (peer != NULL)
-		addr_from_sockaddr(peer, ret_peer);
+	addr_from_sockaddr(peer, ret_peer);
 	memset(&self, 0, sizeof(self));
 	*ret_local = peer_is_local(ret_peer, &self);
-	if (!*ret_local && peer != NULL) {
+	if (!*ret_local) {
 		uint32_t scope = sockaddr_scope(peer);
 
 		len = sizeof(ss);
@@ -881,8 +960,8 @@ conn_facts(int fd, const struct sockaddr_storage *peer,
 
 /*
  * Wrap a connected socket in a libuv-driven connection: one that did
- * not answer at once, or holds a registration.  Takes the descriptor:
- * on failure it is closed.
+ * not answer at once (its request, or its reply, came in parts).  Takes
+ * the descriptor: on failure it is closed.
  */
 static struct conn *
 conn_open(struct net *net, int fd, uint16_t listen_port,
@@ -898,7 +977,8 @@ conn_open(struct net *net, int fd, uint16_t listen_port,
 	}
 	c->net = net;
 	c->tcp.data = c;
-	c->fd = fd;
+	c->h.fd = fd;
+	c->h.is_conn = true;
 	c->uid = REGISTRY_UID_UNKNOWN;
 	c->listen_port = listen_port;
 	c->peer = *peer;
@@ -906,13 +986,12 @@ conn_open(struct net *net, int fd, uint16_t listen_port,
 	uv_tcp_init(net->loop, &c->tcp);
 	if (uv_tcp_open(&c->tcp, fd) < 0) {
 		close(fd);
-		c->closing = true;
+		c->h.closing = true;
 		uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
 		return NULL;
 	}
-	net->stats.conns++;
-	if (net->stats.conns > net->stats.conns_peak)
-		net->stats.conns_peak = net->stats.conns;
+	net->nconns++;
+	conns_note_peak(net);
 	/* Rounded up, so that no connection is closed a moment early. */
 	c->deadline = now_ms() + 1 + (uint64_t)net->cfg.packet_timeout * 1000;
 	TAILQ_INSERT_TAIL(&net->timeq, c, link);
@@ -927,26 +1006,30 @@ conn_open(struct net *net, int fd, uint16_t listen_port,
 	return c;
 }
 
-/* A shell that holds a registration (or a reply to finish) gets a
- * handle; the registry learns its new owner. */
+/*
+ * A shell with more to read, or a reply to finish, gets a handle; one
+ * that holds a registration passes it on (the registry learns its new
+ * owner).  The shell itself is done with.
+ */
 static struct conn *
 shell_promote(struct conn *shell)
 {
 	struct net *net = shell->net;
-	struct conn *c = conn_open(net, shell->fd, shell->listen_port,
+	struct node *n = shell->h.node;
+	struct conn *c = conn_open(net, shell->h.fd, shell->listen_port,
 	    &shell->peer, shell->is_local);
 
+	shell->h.node = NULL;
+	shell->h.closing = true;
 	if (c == NULL) {
-		if (shell->node != NULL)
-			registry_unregister(net->dctx->reg, shell->node,
-			    REGISTRY_ERROR, wall_seconds());
+		if (n != NULL)
+			registry_unregister(net->dctx->reg, n, REGISTRY_ERROR,
+			    wall_seconds());
 		return NULL;
 	}
-	if (shell->node != NULL) {
-		conn_unlink(c);
-		c->node = shell->node;
-		held_insert(net, c);
-		registry_set_owner(net->dctx->reg, c->node, c, c->fd);
+	if (n != NULL) {
+		keepq_insert(c, n);
+		registry_set_owner(net->dctx->reg, n, &c->h, c->h.fd);
 	}
 	return c;
 }
@@ -969,7 +1052,8 @@ serve_accepted(struct net *net, int fd, const struct sockaddr_storage *ss,
 	/* Everything but the handle, which a shell never uses. */
 	memset(&shell, 0, offsetof(struct conn, tcp));
 	shell.net = net;
-	shell.fd = fd;
+	shell.h.fd = fd;
+	shell.h.is_conn = true;
 	shell.uid = REGISTRY_UID_UNKNOWN; /* not 0: that is root */
 	shell.listen_port = listen_port;
 	shell.shell = true;
@@ -1066,7 +1150,7 @@ listener_poll_cb(uv_poll_t *p, int status, int events)
 			accept_failed(net, l, errno);
 			return;
 		}
-		if (net->stats.conns >= net->cfg.max_conns) {
+		if (conns_open(net) >= net->cfg.max_conns) {
 			struct registry_addr peer;
 
 			close(fd);
@@ -1269,6 +1353,7 @@ net_new(uv_loop_t *loop, struct dispatch_ctx *dctx,
     const struct net_config *cfg, struct net **ret)
 {
 	struct net *net = calloc(1, sizeof(*net));
+	int r;
 
 	if (net == NULL)
 		return -ENOMEM;
@@ -1276,6 +1361,11 @@ net_new(uv_loop_t *loop, struct dispatch_ctx *dctx,
 	if (net->diag == NULL) {
 		free(net);
 		return -ENOMEM;
+	}
+	if ((r = held_new(loop, dctx->reg, &net->held)) < 0) {
+		sockdiag_free(net->diag);
+		free(net);
+		return r;
 	}
 	net->loop = loop;
 	net->dctx = dctx;
@@ -1287,7 +1377,7 @@ net_new(uv_loop_t *loop, struct dispatch_ctx *dctx,
 	    NET_REFUSAL_LOG_BURST, NET_REFUSAL_LOG_INTERVAL,
 	    "notices of refused requests");
 	TAILQ_INIT(&net->timeq);
-	TAILQ_INIT(&net->held);
+	TAILQ_INIT(&net->keepq);
 	TAILQ_INIT(&net->waitq);
 	wbuf_init_growable(&net->out, DISPATCH_MAX_REPLY);
 	net->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -1313,7 +1403,8 @@ net_stop(struct net *net)
 		uv_close((uv_handle_t *)&net->listeners[i]->poll,
 		    listener_close_cb);
 	net->nlisteners = 0;
-	TAILQ_FOREACH_SAFE(c, &net->held, link, tmp)
+	held_stop(net->held);
+	TAILQ_FOREACH_SAFE(c, &net->keepq, link, tmp)
 		conn_close(c, REGISTRY_SHUTDOWN);
 	TAILQ_FOREACH_SAFE(c, &net->timeq, link, tmp)
 		conn_close(c, REGISTRY_SHUTDOWN);
@@ -1326,6 +1417,7 @@ net_free(struct net *net)
 	if (net == NULL)
 		return;
 	wbuf_fini(&net->out);
+	held_free(net->held);
 	if (net->reserve_fd >= 0)
 		close(net->reserve_fd);
 	sockdiag_free(net->diag);
@@ -1336,26 +1428,18 @@ void
 net_get_stats(const struct net *net, struct net_stats *ret)
 {
 	*ret = net->stats;
+	ret->conns = conns_open(net);
 }
 
 int
-net_adopt_registration(struct net *net, int fd, struct node *n,
-    uint16_t listen_port)
+net_adopt_registration(struct net *net, int fd, struct node *n)
 {
-	struct registry_addr peer;
-	bool is_local;
-	struct conn *c;
-
-	conn_facts(fd, NULL, &peer, &is_local);
-	c = conn_open(net, fd, listen_port, &peer, is_local);
-
-	if (c == NULL)
+	/* Its reply was written long ago: held at once, no handle. */
+	if (held_add(net->held, fd, n) == NULL) {
+		close(fd);
 		return -ENOMEM;
-	/* It holds a registration: no deadline; any byte ends it. */
-	conn_unlink(c);
-	c->node = n;
-	held_insert(net, c);
-	registry_set_owner(net->dctx->reg, n, c, c->fd);
+	}
+	conns_note_peak(net);
 	return 0;
 }
 
@@ -1404,16 +1488,13 @@ net_registration_fds(const struct net *net, int *fds, uint64_t *ids,
     size_t max)
 {
 	const struct conn *c;
-	size_t n = 0;
+	size_t n = held_fds(net->held, fds, ids, max);
 
-	TAILQ_FOREACH(c, &net->held, link) {
-		if (n == max)
-			break;
-		fds[n] = c->fd;
-		/* Every held connection has its node (cppcheck cannot tell). */
-		/* cppcheck-suppress uninitvar */
-		ids[n] = c->node->id;
-		n++;
+	/* A registration whose reply is still being written, or not held. */
+	for (c = TAILQ_FIRST(&net->keepq); c != NULL && n < max;
+	     c = TAILQ_NEXT(c, link), n++) {
+		fds[n] = c->h.fd;
+		ids[n] = c->h.node->id;
 	}
 	return n;
 }
@@ -1421,26 +1502,19 @@ net_registration_fds(const struct net *net, int *fds, uint64_t *ids,
 void
 net_resolve_owner(struct net *net, struct node *n)
 {
-	struct conn *c = n->owner;
+	const struct held_owner *o = n->owner;
 	uint32_t uid;
 	uint64_t inode;
 
-	if (!n->active || n->uid != REGISTRY_UID_UNKNOWN || c == NULL ||
-	    c->closing)
+	if (!n->active || n->uid != REGISTRY_UID_UNKNOWN || o == NULL ||
+	    o->closing)
 		return;
-	if (sockdiag_peer_owner(net->diag, c->fd, &uid, &inode) == 0)
+	if (sockdiag_peer_owner(net->diag, o->fd, &uid, &inode) == 0)
 		registry_set_uid(net->dctx->reg, n, uid, inode);
 }
 
 void
 net_release(struct net *net, void *owner)
 {
-	struct conn *c = owner;
-
-	(void)net;
-	if (c == NULL || c->closing)
-		return;
-	conn_unlink(c);
-	c->node = NULL;
-	conn_close(c, REGISTRY_STOPPED);
+	owner_drop(net, owner, REGISTRY_STOPPED);
 }

@@ -2,11 +2,12 @@
 /* Copyright (c) 2026 The epmdd authors */
 /*
  * net: the EPMD side of the daemon on libuv.  TCP listeners, one
- * uv_tcp_t per connection, OTP's read discipline (one request per
- * connection, exact-size reads), replies and connection fates carried
- * out for dispatch, idle-request timeouts by one sweeping timer, and the
- * connection ceiling.  Owns its listeners and connections; borrows the
- * loop and the dispatch context.
+ * uv_tcp_t per connection that is not answered at once, OTP's read
+ * discipline (one request per connection, exact-size reads), replies
+ * and connection fates carried out for dispatch, idle-request timeouts
+ * by one sweeping timer, and the connection ceiling.  A registration
+ * whose reply is written goes to held.c.  Owns its listeners,
+ * connections and held set; borrows the loop and the dispatch context.
  */
 #ifndef EPMDD_NET_H
 #define EPMDD_NET_H
@@ -135,11 +136,11 @@ void net_member_ready(struct net *net, uint32_t uid);
 
 /*
  * Take over a connection that already holds registration n (restored
- * after a restart): it gets n's owner and reads as a registration does.
- * Takes fd.  Returns 0 or -ENOMEM (fd then closed).
+ * after a restart or an upgrade): held as any registration whose reply
+ * is written (held.h), it gets n's owner.  Takes fd.  Returns 0 or
+ * -ENOMEM (fd then closed).
  */
-int net_adopt_registration(struct net *net, int fd, struct node *n,
-    uint16_t listen_port);
+int net_adopt_registration(struct net *net, int fd, struct node *n);
 
 /*
  * Stop accepting (the listeners stay open: new connections wait in the

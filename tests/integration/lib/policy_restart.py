@@ -151,6 +151,10 @@ def main():
         # -- A good new file, reloaded: RELOADING=1, READY=1; then it is
         # what a crash with a broken file falls back to.
         write(conf, OPEN)
+        # The failed reload's RELOADING=1 and READY=1 were sent before
+        # its answer: read them now, or the reader thread, if late, would
+        # stamp its READY=1 after t0.
+        m.pump()
         t0 = time.time()
         os.kill(m.proc, signal.SIGHUP)
         rl = m.wait_for("RELOADING", "1", since=t0)
