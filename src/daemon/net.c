@@ -1118,24 +1118,16 @@ accept_failed(struct net *net, struct listener *l, int err)
 	}
 }
 
+/* Accept and serve up to NET_ACCEPT_BATCH pending connections. */
 static void
-listener_poll_cb(uv_poll_t *p, int status, int events)
+listener_accept(struct listener *l)
 {
-	struct listener *l = p->data;
 	struct net *net = l->net;
 	struct sockaddr_storage ss;
 	socklen_t len;
 	unsigned i;
 	int fd;
 
-	(void)events;
-	if (status < 0) {
-		log_warnx("listener %s: %s", l->text, uv_strerror(status));
-		return;
-	}
-	/* OTP sleeps once per wake-up of its select() loop. */
-	if (net->cfg.delay_accept > 0)
-		sleep(net->cfg.delay_accept);
 	/* A bounded batch per wake-up keeps the loop fair to readers. */
 	for (i = 0; i < NET_ACCEPT_BATCH && !net->stopping; i++) {
 		len = sizeof(ss);
@@ -1164,6 +1156,22 @@ listener_poll_cb(uv_poll_t *p, int status, int events)
 		net->stats.accepted++;
 		serve_accepted(net, fd, &ss, l->port);
 	}
+}
+
+static void
+listener_poll_cb(uv_poll_t *p, int status, int events)
+{
+	struct listener *l = p->data;
+
+	(void)events;
+	if (status < 0) {
+		log_warnx("listener %s: %s", l->text, uv_strerror(status));
+		return;
+	}
+	/* OTP sleeps once per wake-up of its select() loop. */
+	if (l->net->cfg.delay_accept > 0)
+		sleep(l->net->cfg.delay_accept);
+	listener_accept(l);
 }
 
 /* ---------------------------------------------------------- listeners */
@@ -1466,9 +1474,16 @@ net_drain(struct net *net, unsigned timeout_ms, net_drained_fn *fn,
 	net->drained = fn;
 	net->drained_arg = arg;
 	net->drain_deadline = now_ms() + timeout_ms;
-	/* Stop accepting: new connections wait in the kernel's backlog. */
-	for (i = 0; i < net->nlisteners; i++)
+	/*
+	 * Serve first what waits in the backlog: the caller may have held
+	 * the loop (an upgrade's --version check), and those clients would
+	 * otherwise wait through the whole handover too.  Then stop
+	 * accepting: new connections wait in the kernel's backlog.
+	 */
+	for (i = 0; i < net->nlisteners; i++) {
+		listener_accept(net->listeners[i]);
 		uv_poll_stop(&net->listeners[i]->poll);
+	}
 	/* fn runs from the loop, never from inside the caller. */
 	uv_timer_start(&net->sweep, sweep_cb, 0, 0);
 }
