@@ -102,8 +102,13 @@ def wait_active(timeout=ACTIVE_TIMEOUT):
 
 
 def store_count():
-    v = props("NFileDescriptorStore").get("NFileDescriptorStore", "")
-    return int(v) if v.isdigit() else None
+    """How many descriptors systemd holds for the unit; -1 when PID 1,
+    busy filling the store, does not answer in time."""
+    try:
+        v = props("NFileDescriptorStore").get("NFileDescriptorStore", "")
+    except (RuntimeError, subprocess.TimeoutExpired):
+        return -1
+    return int(v) if v.isdigit() else -1
 
 
 def vm_hwm(pid):
@@ -375,9 +380,12 @@ def main():
         # yet there is lost by a restart, which is not what is measured.
         deadline = time.monotonic() + STORE_TIMEOUT
         n = store_count()
-        while n is not None and n < k + 2 and time.monotonic() < deadline:
+        while n < k + 2 and time.monotonic() < deadline:
             time.sleep(0.5)
             n = store_count()
+        if n < k + 2:
+            raise RuntimeError("systemd's store holds %d of %d descriptors "
+                               "after %d s" % (n, k + 2, STORE_TIMEOUT))
         setup["store"] = n
         setup["store_s"] = round(time.monotonic() - t, 3)
         setup["pid1_cpu_s"] = round(cpu_s(1) - cpu0, 2)
