@@ -6,6 +6,8 @@
 #   make check-systemd   the real-systemd suite in a booted Debian 12 container
 #   make deb             the Debian package, in build/deb/ (debian/)
 #   make bench           the benchmark against OTP's epmd (BENCH_ARGS=...)
+#   make bench-systemd   handover stalls under the real systemd, in the
+#                        container of check-systemd (BENCH_SYSTEMD_ARGS=...)
 #   make install         PREFIX, DESTDIR, SBINDIR, BINDIR, MANDIR,
 #                        SYSTEMDUNITDIR, SYSUSERSDIR, DOCDIR, BASHCOMPDIR
 #                        (SYSCONFDIR is compiled in: /etc by default)
@@ -123,7 +125,7 @@ UNIT_BIN := $(B)/unit-tests
 
 .PHONY: all deps deps-fuzz deps-bench deps-systemd deps-deb run check \
 	check-unit check-integration check-valgrind check-systemd lint install \
-	uninstall clean fuzz bench deb FORCE
+	uninstall clean fuzz bench bench-systemd deb FORCE
 
 all: $(EPMDD) $(EPMDCTL)
 
@@ -384,6 +386,13 @@ uninstall:
 bench: deps-bench
 	@$(MAKE) --no-print-directory all
 	tests/bench/run --epmdd $(EPMDD) $(BENCH_ARGS)
+
+# Handover stalls (issue 17) under the real systemd: the container of
+# check-systemd, tests/systemd/handover; never part of any check.
+# BENCH_SYSTEMD_ARGS go to it (--runs 5, --sizes, --phases...).
+bench-systemd: deps-systemd
+	@$(MAKE) --no-print-directory all
+	tests/systemd/handover $(BENCH_SYSTEMD_ARGS)
 
 # libFuzzer targets (clang): FUZZ_SECONDS each, seeds from tests/data.
 FUZZ_CC ?= clang
