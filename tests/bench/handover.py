@@ -41,6 +41,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration", "lib"))
 import sdmanager  # noqa: E402
 from epmdwire import free_port  # noqa: E402
+from benchlib import parse_kv, proc_status  # noqa: E402
 
 KINDS = ("upgrade", "restart", "crash")
 PR_SET_PDEATHSIG = 1
@@ -49,21 +50,6 @@ PR_SET_PDEATHSIG = 1
 def _pdeath():
     import ctypes
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
-def parse_kv(line):
-    out = {}
-    for tok in line.split():
-        if "=" in tok:
-            k, v = tok.split("=", 1)
-            try:
-                out[k] = int(v)
-            except ValueError:
-                try:
-                    out[k] = float(v)
-                except ValueError:
-                    out[k] = v
-    return out
 
 
 def wait_port(port, timeout=10):
@@ -75,17 +61,6 @@ def wait_port(port, timeout=10):
         except OSError:
             time.sleep(0.02)
     return False
-
-
-def vm_hwm(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
 
 
 class Hold:
@@ -188,7 +163,7 @@ def one(a, kind, k, tmp):
         time.sleep(0.3)
         after = check_all(a.loadgen, port, k)
         rec["after_errors"] = after.get("errors")
-        rec["hwm_kib"] = vm_hwm(mgr.proc if mgr else pid)
+        rec["hwm_kib"] = proc_status(mgr.proc if mgr else pid, "VmHWM")
         h = hold.stop()
         rec["hold_lost"] = h.get("lost")
     finally:

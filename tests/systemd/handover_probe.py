@@ -39,6 +39,8 @@ import sys
 import threading
 import time
 
+from benchlib import parse_kv, proc_status  # copied beside this file
+
 LOADGEN = "/usr/local/bin/loadgen"
 UNIT = "epmdd.service"
 PORT = "4369"
@@ -68,22 +70,6 @@ def props(*names):
     return d
 
 
-def parse_kv(line):
-    out = {}
-    for tok in line.split():
-        k, sep, v = tok.partition("=")
-        if not sep:
-            continue
-        try:
-            out[k] = int(v)
-        except ValueError:
-            try:
-                out[k] = float(v)
-            except ValueError:
-                out[k] = v
-    return out
-
-
 def last_kv(text):
     lines = [ln for ln in text.splitlines() if ln.startswith("mode=")]
     return parse_kv(lines[-1]) if lines else {}
@@ -109,17 +95,6 @@ def store_count():
     except (RuntimeError, subprocess.TimeoutExpired):
         return -1
     return int(v) if v.isdigit() else -1
-
-
-def vm_hwm(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
 
 
 def nofile(pid):
@@ -298,7 +273,7 @@ def handover(kind, k, seconds, clients):
          "--nodes", str(max(k, 1)), "-n", str(max(k, 1)), "-t", "120", "-q"],
         capture_output=True, text=True, timeout=180)
     rec["after_errors"] = last_kv(after.stdout).get("errors", -1)
-    rec["hwm_kib"] = vm_hwm(pid1)
+    rec["hwm_kib"] = proc_status(pid1, "VmHWM")
     rec["journal"] = journal_since(cursor)
     return rec
 
