@@ -166,6 +166,18 @@ held_close(struct held_set *s, struct held_owner *o,
 		free(h);
 }
 
+/* Free the records closed during a batch (held_close). */
+static void
+held_reap(struct held_set *s)
+{
+	struct held *h;
+
+	while ((h = TAILQ_FIRST(&s->dead)) != NULL) {
+		TAILQ_REMOVE(&s->dead, h, link);
+		free(h);
+	}
+}
+
 /* A registration is readable: stray bytes, end-of-file or an error. */
 static void
 held_ready(struct held_set *s, struct held *h)
@@ -208,10 +220,7 @@ held_poll_cb(uv_poll_t *p, int status, int events)
 			held_ready(s, h);
 	}
 	s->in_batch = false;
-	while ((h = TAILQ_FIRST(&s->dead)) != NULL) {
-		TAILQ_REMOVE(&s->dead, h, link);
-		free(h);
-	}
+	held_reap(s);
 }
 
 size_t
@@ -255,10 +264,7 @@ held_free(struct held_set *s)
 	if (s == NULL)
 		return;
 	/* Records left by a stop from inside a batch, or never stopped. */
-	while ((h = TAILQ_FIRST(&s->dead)) != NULL) {
-		TAILQ_REMOVE(&s->dead, h, link);
-		free(h);
-	}
+	held_reap(s);
 	while ((h = TAILQ_FIRST(&s->live)) != NULL) {
 		TAILQ_REMOVE(&s->live, h, link);
 		free(h);
