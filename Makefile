@@ -100,7 +100,7 @@ MAIN_INC    = -Isrc/core -Isrc/daemon -Isrc/cli $(UV_CFLAGS)
 # an archive: each program takes the modules it uses; the unit tests and
 # the fuzzers link nothing else.
 CORE := util buf codec registry policy dispatch options ctlschema ctlproto state
-DAEMON := log held net sockdiag member config ctlpolicy ctlmsg ctl sysd persist adopt \
+DAEMON := log held net sockdiag member config ctlpolicy ctlmsg ctl sysd persist park adopt \
 	upgrade daemon
 # The blocking clients, both on netio's sockets: OTP's client commands
 # (linked into epmdd, for epmd -names and the rest) and epmdctl.

@@ -79,8 +79,9 @@ struct node {
 	uint16_t nlen;
 	uint16_t elen;
 	bool active;
-	bool stored;		/* its socket is in the service manager's
-				 * descriptor store (persist's business) */
+	uint16_t parked;	/* its socket's segment in the service
+				 * manager's store, plus one; 0: none
+				 * (the daemon's park.c's business) */
 	uint8_t data[];
 };
 

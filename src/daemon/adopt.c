@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "park.h"
 #include "state.h"
 
 void
@@ -186,6 +187,14 @@ by_id(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+static int
+cmp_id(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* Is the peer still there: no end-of-file, no error, no stray byte? */
 static bool
 socket_alive(int fd)
@@ -201,23 +210,34 @@ struct adopt_item {
 	int fd;
 	struct node *node;	/* NULL: its record ended meanwhile */
 	bool inplace;		/* inherited at its number (an upgrade) */
+	bool parked;		/* in a segment already (an upgrade) */
 };
 
 struct adopt {
 	struct registry *reg;
 	struct net *net;
 	struct persist *p;
+	struct park *park;
 	struct adopt_item *items;
 	size_t n, next;
 	size_t *by_fd;		/* fd -> item index + 1 (0: none) */
 	size_t nfd;
+	/*
+	 * The loaded records by id (act[k] NULL once ended), until every
+	 * socket is known: parked ones are read after start-up.
+	 */
+	uint64_t *act_id;
+	struct node **act;
+	bool *claimed;
+	size_t na;
+	bool peek;		/* segments to read (a restart) */
 	struct adopt_summary *sum;
 };
 
 bool
 adopt_defer_name(const char *name)
 {
-	return persist_reg_id(name) != 0;
+	return persist_reg_id(name) != 0 || park_key(name) != 0;
 }
 
 /* The in-place table an upgrade passes: (fd:i32, id:u64) pairs. */
@@ -254,31 +274,58 @@ drop_fd(struct persist *p, int fd, const char *name, bool unknown,
 	sum->stale++;
 }
 
+/* The index of the loaded record with this id, or -1. */
+static ssize_t
+find(const struct adopt *a, uint64_t id)
+{
+	const uint64_t *hit = id != 0 && a->na > 0
+	    ? bsearch(&id, a->act_id, a->na, sizeof(*a->act_id), cmp_id)
+	    : NULL;
+
+	return hit == NULL ? -1 : hit - a->act_id;
+}
+
 /* Claim the record with this id for fd; false if none (or taken). */
 static bool
-claim(struct adopt *a, struct node **active, bool *claimed, size_t na,
-    uint64_t id, int fd, bool inplace, bool *ret_known)
+claim(struct adopt *a, uint64_t id, int fd, bool inplace, bool *ret_known)
 {
-	struct node probe, *key = &probe, **hit;
-	size_t k;
+	ssize_t k = find(a, id);
 
-	probe.id = id;
-	hit = id != 0 && na > 0
-	    ? bsearch(&key, active, na, sizeof(*active), by_id)
-	    : NULL;
-	*ret_known = hit != NULL;
-	if (hit == NULL || claimed[hit - active] || fd < 0 ||
+	*ret_known = k >= 0;
+	if (k < 0 || a->claimed[k] || a->act[k] == NULL || fd < 0 ||
 	    (size_t)fd >= a->nfd)
 		return false;
-	k = (size_t)(hit - active);
-	claimed[k] = true;
+	a->claimed[k] = true;
 	a->items[a->n].fd = fd;
-	a->items[a->n].node = *hit;
+	a->items[a->n].node = a->act[k];
 	a->items[a->n].inplace = inplace;
 	a->by_fd[fd] = ++a->n;
 	/* What DUMP shows until it is taken. */
-	(*hit)->fd = fd;
+	a->act[k]->fd = fd;
 	return true;
+}
+
+/* Every loaded record that found no socket ends now. */
+static void
+sweep(struct adopt *a, int64_t now)
+{
+	size_t k;
+
+	for (k = 0; k < a->na; k++)
+		if (!a->claimed[k] && a->act[k] != NULL) {
+			registry_unregister(a->reg, a->act[k], REGISTRY_CLOSED,
+			    now);
+			a->sum->gone++;
+		}
+	free(a->act_id);
+	free(a->act);
+	free(a->claimed);
+	a->act_id = NULL;
+	a->act = NULL;
+	a->claimed = NULL;
+	a->na = 0;
+	a->peek = false;
+	park_adopted(a->park);
 }
 
 void
@@ -293,9 +340,9 @@ adopt_state(struct registry *reg, struct net *net, const struct sysd_fd *fds,
 	struct persist *p;
 	struct persist_config saved;
 	struct adopt *a;
-	bool *claimed = NULL, known;
-	uint32_t gen = 0;
-	size_t na = 0, ninplace = 0, i, maxfd = 0, length = 0;
+	bool known, table = false;
+	uint32_t gen = 0, key;
+	size_t na = 0, ninplace = 0, i, maxfd = 0, length = 0, nseg = 0;
 	int loaded;
 
 	loaded = load_slots(reg, fds, n, slots, &gen, &length, sum);
@@ -315,6 +362,7 @@ adopt_state(struct registry *reg, struct net *net, const struct sysd_fd *fds,
 	for (i = 0; i < n; i++)
 		if (fds[i].kind == SYSD_FILE &&
 		    strcmp(fds[i].name, ADOPT_INPLACE_NAME) == 0) {
+			table = true;
 			if (inplace != NULL ||
 			    read_inplace(fds[i].fd, &inplace, &ninplace) < 0)
 				log_warnx("the upgrade's table of "
@@ -335,24 +383,34 @@ adopt_state(struct registry *reg, struct net *net, const struct sysd_fd *fds,
 	a->reg = reg;
 	a->net = net;
 	a->p = p;
+	a->park = persist_park(p);
 	a->sum = sum;
 	a->nfd = maxfd + 1;
 	a->items = calloc(st.active + 1, sizeof(*a->items));
 	a->by_fd = calloc(a->nfd, sizeof(*a->by_fd));
 	active = calloc(st.active + 1, sizeof(*active));
-	claimed = calloc(st.active + 1, sizeof(*claimed));
+	a->act = calloc(st.active + 1, sizeof(*a->act));
+	a->act_id = calloc(st.active + 1, sizeof(*a->act_id));
+	a->claimed = calloc(st.active + 1, sizeof(*a->claimed));
 	if (a->items == NULL || a->by_fd == NULL || active == NULL ||
-	    claimed == NULL)
+	    a->act == NULL || a->act_id == NULL || a->claimed == NULL)
 		fatalx("out of memory");
 	for (node = registry_first_active(reg); node != NULL;
 	     node = registry_next(node))
 		active[na++] = node;
 	qsort(active, na, sizeof(*active), by_id);
+	for (i = 0; i < na; i++) {
+		a->act[i] = active[i];
+		a->act_id[i] = active[i]->id;
+	}
+	a->na = na;
+	free(active);
 	/*
 	 * Match each socket to its record by id only: no system call here.
 	 * Whether it is a connected TCP socket, and whether its node is
 	 * still there, is found out by adopt_step, on the loop, once the
 	 * listeners serve: a record stays listed (and answered) meanwhile.
+	 * Parked sockets are read there too.
 	 */
 	for (i = 0; i < n; i++) {
 		const struct sysd_fd *f = &fds[i];
@@ -363,8 +421,14 @@ adopt_state(struct registry *reg, struct net *net, const struct sysd_fd *fds,
 		    (f->kind == SYSD_FILE &&
 			strcmp(f->name, ADOPT_INPLACE_NAME) == 0))
 			continue;
-		if (!claim(a, active, claimed, na, persist_reg_id(f->name),
-			f->fd, false, &known))
+		if ((key = park_key(f->name)) != 0) {
+			if (a->park == NULL)
+				drop_fd(p, f->fd, f->name, false, sum);
+			else if (park_adopt(a->park, f->fd, key) >= 0)
+				nseg++;
+			continue;
+		}
+		if (!claim(a, persist_reg_id(f->name), f->fd, false, &known))
 			/* No record (stale or unknown), or a duplicate. */
 			drop_fd(p, f->fd, f->name, !known, sum);
 	}
@@ -373,21 +437,26 @@ adopt_state(struct registry *reg, struct net *net, const struct sysd_fd *fds,
 
 		if (inplace[i].fd < 3)
 			continue;
-		if (!claim(a, active, claimed, na, inplace[i].id,
-			inplace[i].fd, true, &known)) {
+		if (!claim(a, inplace[i].id, inplace[i].fd, true, &known)) {
 			persist_reg_name(inplace[i].id, name, sizeof(name));
 			drop_fd(p, inplace[i].fd, name, !known, sum);
+			continue;
+		}
+		if (inplace[i].park != 0 && a->park != NULL) {
+			park_adopt_node(a->park, a->items[a->n - 1].node,
+			    inplace[i].park);
+			a->items[a->n - 1].parked =
+			    a->items[a->n - 1].node->parked != 0;
 		}
 	}
 	free(inplace);
-	/* Every record left without a socket ends now. */
-	for (i = 0; i < na; i++)
-		if (!claimed[i]) {
-			registry_unregister(reg, active[i], REGISTRY_CLOSED, now);
-			sum->gone++;
-		}
-	free(claimed);
-	free(active);
+	/*
+	 * A restart: the parked sockets are read once the listeners serve,
+	 * and records that find none end then.  Otherwise they end now.
+	 */
+	a->peek = !table && nseg > 0;
+	if (!a->peek)
+		sweep(a, now);
 	log_mark("match");
 	*ret_adopt = a;
 }
@@ -427,48 +496,102 @@ take(struct adopt *a, struct adopt_item *it, int64_t now)
 		close(it->fd);
 		return;
 	}
-	/* Its name is in the store until it ends. */
-	if (!it->inplace)
-		persist_restored(a->p, n);
 	if (sysd_classify(it->fd, &family) != SYSD_TCP_CONNECTED ||
 	    (it->inplace && !same_peer(it->fd, n))) {
 		log_warnx("dropping passed fd %d: not the connected socket of "
 			  "registration %llu",
 		    it->fd, (unsigned long long)n->id);
-		close(it->fd);
 		registry_unregister(a->reg, n, REGISTRY_CLOSED, now);
+		close(it->fd);
 		a->sum->stale++;
+	} else if (!socket_alive(it->fd)) {
+		/* Gone while no daemon ran. */
+		registry_unregister(a->reg, n, REGISTRY_CLOSED, now);
+		close(it->fd);
+		a->sum->gone++;
+	} else if (net_adopt_registration(a->net, it->fd, n) < 0) {
+		registry_unregister(a->reg, n, REGISTRY_ERROR, now);
+		return;
+	} else {
+		a->sum->restored++;
+		if (!it->parked)
+			persist_restored(a->p, n, true);
 		return;
 	}
-	if (!socket_alive(it->fd)) {
+	/* Stored on its own by an older epmdd: out of the store. */
+	if (!it->parked && !it->inplace) {
+		char name[32];
+
+		persist_reg_name(n->id, name, sizeof(name));
+		persist_drop_name(a->p, name);
+	}
+}
+
+/* A socket read from a segment: its record's, or one to forget. */
+static void
+take_parked(struct adopt *a, uint64_t id, int fd, int seg, int64_t now)
+{
+	ssize_t k = find(a, id);
+	struct node *n;
+
+	if (k < 0 || a->claimed[k] || (n = a->act[k]) == NULL) {
+		/* Ended before (a dead one), or a second copy. */
+		close(fd);
+		return;
+	}
+	a->claimed[k] = true;
+	n->fd = fd;
+	if (!socket_alive(fd)) {
 		/* Gone while no daemon ran. */
-		close(it->fd);
 		registry_unregister(a->reg, n, REGISTRY_CLOSED, now);
+		close(fd);
 		a->sum->gone++;
 		return;
 	}
-	if (net_adopt_registration(a->net, it->fd, n) < 0) {
+	if (net_adopt_registration(a->net, fd, n) < 0) {
 		registry_unregister(a->reg, n, REGISTRY_ERROR, now);
 		return;
 	}
+	park_claim(a->park, n, seg);
 	a->sum->restored++;
 }
 
 bool
 adopt_step(struct adopt *a, size_t budget, int64_t now)
 {
+	uint64_t ids[PARK_MSG_FDS];
+	int fds[PARK_MSG_FDS], seg;
+	size_t k, i;
+
 	if (a == NULL)
 		return true;
-	while (a->next < a->n && budget-- > 0)
+	while (a->next < a->n && budget > 0) {
 		take(a, &a->items[a->next++], now);
-	return a->next >= a->n;
+		budget--;
+	}
+	if (a->next < a->n)
+		return false;
+	while (a->peek && budget > 0) {
+		if ((k = park_peek(a->park, ids, fds, &seg)) == 0) {
+			sweep(a, now);
+			break;
+		}
+		for (i = 0; i < k; i++)
+			take_parked(a, ids[i], fds[i], seg, now);
+		budget -= k < budget ? k : budget;
+	}
+	return !a->peek;
 }
 
 void
 adopt_forget(struct adopt *a, struct node *n)
 {
+	ssize_t k;
 	size_t i;
 
+	if (a != NULL && a->act != NULL && (k = find(a, n->id)) >= 0 &&
+	    a->act[k] == n)
+		a->act[k] = NULL;
 	if (a == NULL || n->owner != NULL || n->fd < 0 ||
 	    (size_t)n->fd >= a->nfd || (i = a->by_fd[n->fd]) == 0)
 		return;
@@ -479,7 +602,8 @@ adopt_forget(struct adopt *a, struct node *n)
 size_t
 adopt_remaining(const struct adopt *a)
 {
-	return a == NULL ? 0 : a->n - a->next;
+	/* Parked ones are counted as one until read. */
+	return a == NULL ? 0 : a->n - a->next + (a->peek ? 1 : 0);
 }
 
 void
@@ -492,5 +616,8 @@ adopt_free(struct adopt *a)
 		close(a->items[a->next].fd);
 	free(a->items);
 	free(a->by_fd);
+	free(a->act_id);
+	free(a->act);
+	free(a->claimed);
 	free(a);
 }

@@ -27,7 +27,9 @@
  * An upgrade leaves registration sockets at their numbers (not close-on-
  * exec) and passes, under this name, a memfd listing them: an array of
  * struct adopt_inplace, in the host's byte order (same machine, same
- * pid).  Renumbering 15000 descriptors cost 500 ms (issue 17).
+ * pid), with the key of the segment each is parked in (0: none; epmdd
+ * before 0.3 wrote 0 there and stored each socket as "r<id>").
+ * Renumbering 15000 descriptors cost 500 ms (issue 17).
  */
 #define ADOPT_INPLACE_NAME "inplace"
 /* Registration sockets taken per turn of the loop after start-up. */
@@ -35,7 +37,7 @@
 
 struct adopt_inplace {
 	int32_t fd;
-	uint32_t pad;
+	uint32_t park;
 	uint64_t id;
 };
 

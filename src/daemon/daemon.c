@@ -39,6 +39,7 @@
 #include "log.h"
 #include "member.h"
 #include "net.h"
+#include "park.h"
 #include "persist.h"
 #include "registry.h"
 #include "sysd.h"
@@ -276,13 +277,15 @@ daemon_stop(struct daemon *d, const char *why)
 /* ---------------------------------------------------------- upgrade */
 
 /*
- * The in-place table (adopt.h) for registration sockets fd[i] of ids[i],
- * as a memfd, close-on-exec (upgrade_exec passes it on).  Sockets below
+ * The in-place table (adopt.h) for registration sockets fd[i] of
+ * nodes[i], with the segment each is parked in, as a memfd, close-on-exec (upgrade_exec passes it on).  Sockets below
  * low are moved at or above it first.  Returns the memfd or -1.
  */
 static int
-inplace_table(int *fd, const uint64_t *ids, size_t n, int low)
+inplace_table(struct daemon *d, int *fd, struct node *const *nodes,
+    size_t n, int low)
 {
+	struct park *park = persist_park(d->persist);
 	struct adopt_inplace *t;
 	size_t i, len = n * sizeof(*t);
 	ssize_t w;
@@ -298,7 +301,8 @@ inplace_table(int *fd, const uint64_t *ids, size_t n, int low)
 				fd[i] = moved; /* the old number is overwritten */
 		}
 		t[i].fd = fd[i];
-		t[i].id = ids[i];
+		t[i].park = park_node_key(park, nodes[i]);
+		t[i].id = nodes[i]->id;
 	}
 	mfd = memfd_create("epmdd-regs", MFD_CLOEXEC);
 	w = mfd >= 0 && len > 0 ? write(mfd, t, len) : 0;
@@ -317,19 +321,21 @@ handover_fds(struct daemon *d, struct upgrade_fd **ret)
 	struct registry_stats st;
 	struct upgrade_fd *fds;
 	int tmp[PERSIST_SLOTS + OPTIONS_MAX_LISTEN], *regfd = NULL;
-	uint64_t *ids = NULL;
-	size_t n = 0, i, k, nl, nr = 0, ns = 0;
+	int segfd[PARK_MAX_SEGMENTS];
+	uint32_t keys[PARK_MAX_SEGMENTS];
+	struct node **nodes = NULL;
+	size_t n = 0, i, k, nl, nr = 0, ns = 0, nseg;
 	int table;
 
 	registry_get_stats(d->reg, &st);
-	fds = calloc(OPTIONS_MAX_LISTEN + 1 + PERSIST_SLOTS + st.active + 1,
-	    sizeof(*fds));
+	fds = calloc(OPTIONS_MAX_LISTEN + 1 + PERSIST_SLOTS +
+		PARK_MAX_SEGMENTS + 1, sizeof(*fds));
 	regfd = calloc(st.active + 1, sizeof(*regfd));
-	ids = calloc(st.active + 1, sizeof(*ids));
-	if (fds == NULL || regfd == NULL || ids == NULL) {
+	nodes = calloc(st.active + 1, sizeof(*nodes));
+	if (fds == NULL || regfd == NULL || nodes == NULL) {
 		free(fds);
 		free(regfd);
-		free(ids);
+		free(nodes);
 		return 0;
 	}
 	nl = net_listener_fds(d->net, tmp, OPTIONS_MAX_LISTEN);
@@ -352,13 +358,20 @@ handover_fds(struct daemon *d, struct upgrade_fd **ret)
 			snprintf(fds[n].name, sizeof(fds[n].name), "%s%zu",
 			    PERSIST_STATE_PREFIX, k);
 		}
-	nr = net_registration_fds(d->net, regfd, ids, st.active);
+	/* The segments, under the names they have in the store. */
+	nseg = park_handover(persist_park(d->persist), segfd, keys,
+	    PARK_MAX_SEGMENTS);
+	for (k = 0; k < nseg; k++, n++) {
+		fds[n].fd = segfd[k];
+		park_name(keys[k], fds[n].name, sizeof(fds[n].name));
+	}
+	nr = net_registration_fds(d->net, regfd, nodes, st.active);
 	/*
 	 * Registration sockets stay where they are (not close-on-exec:
 	 * net.c); a memfd lists them.  One sitting where a passed
 	 * descriptor goes (3 .. 3+n, one more for the table) moves above.
 	 */
-	table = inplace_table(regfd, ids, nr, 3 + n + 2);
+	table = inplace_table(d, regfd, nodes, nr, 3 + n + 2);
 	if (table >= 0) {
 		fds[n].fd = table;
 		util_strlcpy(fds[n].name, ADOPT_INPLACE_NAME,
@@ -368,7 +381,7 @@ handover_fds(struct daemon *d, struct upgrade_fd **ret)
 		log_warnx("upgrade: cannot list the registrations: they are "
 			  "lost");
 	free(regfd);
-	free(ids);
+	free(nodes);
 	*ret = fds;
 	return n;
 }

@@ -230,7 +230,8 @@ held_count(const struct held_set *s)
 }
 
 size_t
-held_fds(const struct held_set *s, int *fds, uint64_t *ids, size_t max)
+held_fds(const struct held_set *s, int *fds, struct node **nodes,
+    size_t max)
 {
 	const struct held *h;
 	size_t n = 0;
@@ -238,7 +239,7 @@ held_fds(const struct held_set *s, int *fds, uint64_t *ids, size_t max)
 	for (h = TAILQ_FIRST(&s->live); h != NULL && n < max;
 	     h = TAILQ_NEXT(h, link), n++) {
 		fds[n] = h->o.fd;
-		ids[n] = h->o.node->id; /* a live record has its node */
+		nodes[n] = h->o.node; /* a live record has its node */
 	}
 	return n;
 }

@@ -63,8 +63,8 @@ void held_close(struct held_set *s, struct held_owner *o,
 /* Records held now. */
 size_t held_count(const struct held_set *s);
 
-/* Descriptors and registration ids of the records, up to max. */
-size_t held_fds(const struct held_set *s, int *fds, uint64_t *ids,
+/* Descriptors and registrations of the records, up to max. */
+size_t held_fds(const struct held_set *s, int *fds, struct node **nodes,
     size_t max);
 
 /*

@@ -1499,17 +1499,17 @@ net_listener_fds(const struct net *net, int *fds, size_t max)
 }
 
 size_t
-net_registration_fds(const struct net *net, int *fds, uint64_t *ids,
+net_registration_fds(const struct net *net, int *fds, struct node **nodes,
     size_t max)
 {
 	const struct conn *c;
-	size_t n = held_fds(net->held, fds, ids, max);
+	size_t n = held_fds(net->held, fds, nodes, max);
 
 	/* A registration whose reply is still being written, or not held. */
 	for (c = TAILQ_FIRST(&net->keepq); c != NULL && n < max;
 	     c = TAILQ_NEXT(c, link), n++) {
 		fds[n] = c->h.fd;
-		ids[n] = c->h.node->id;
+		nodes[n] = c->h.node;
 	}
 	return n;
 }

@@ -153,7 +153,7 @@ void net_drain(struct net *net, unsigned timeout_ms, net_drained_fn *fn,
 
 /* Descriptors of the listeners / of the connections holding nodes. */
 size_t net_listener_fds(const struct net *net, int *fds, size_t max);
-size_t net_registration_fds(const struct net *net, int *fds, uint64_t *ids,
-    size_t max);
+size_t net_registration_fds(const struct net *net, int *fds,
+    struct node **nodes, size_t max);
 
 #endif

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "park.h"
 #include "sysd.h"
 
 struct persist {
@@ -33,8 +34,7 @@ struct persist {
 	size_t end;	  /* bytes in the active slot */
 	size_t snapshot;  /* of which the snapshot */
 	struct wbuf out;  /* a record or snapshot being written */
-	size_t names;	  /* bytes of stored registration names, with ':' */
-	bool names_full;  /* warned that PERSIST_STORE_NAMES is reached */
+	struct park *park; /* the registration sockets, under the store */
 	bool policy;	  /* a configuration is known (set_policy) */
 	bool policy_file;
 	char *policy_text;
@@ -304,6 +304,11 @@ persist_new(struct registry *reg, bool fdstore, const int slots[PERSIST_SLOTS],
 	}
 	p->reg = reg;
 	p->fdstore = fdstore;
+	if (fdstore && (p->park = park_new(reg)) == NULL) {
+		free(p->policy_text);
+		free(p);
+		return NULL;
+	}
 	p->journal = fdstore;
 	p->active = active;
 	p->gen = gen;
@@ -357,6 +362,7 @@ persist_free(struct persist *p)
 	for (i = 0; i < PERSIST_SLOTS; i++)
 		if (p->slot[i] >= 0)
 			close(p->slot[i]);
+	park_free(p->park);
 	wbuf_fini(&p->out);
 	free(p->policy_text);
 	free(p);
@@ -389,61 +395,6 @@ append(struct persist *p)
 	p->out.len = 0;
 }
 
-/*
- * The store follows every registration even when the journal has
- * stopped: a socket stored without a saved record is dropped at the next
- * start (and the node re-registers), but one left in the store after its
- * registration ended would sit there until the store is emptied.
- */
-/* "r" and at most 13 base-36 digits. */
-#define STORE_NAME_SIZE 32
-
-/*
- * n's FDNAME in name; returns what it takes of LISTEN_FDNAMES, its
- * separator included.
- */
-static size_t
-store_name(const struct node *n, char name[STORE_NAME_SIZE])
-{
-	persist_reg_name(n->id, name, STORE_NAME_SIZE);
-	return strlen(name) + 1;
-}
-
-static void
-store_add(struct persist *p, struct node *n)
-{
-	char name[STORE_NAME_SIZE];
-	size_t len = store_name(n, name);
-
-	if (p->names + len > PERSIST_STORE_NAMES) {
-		if (!p->names_full)
-			log_warnx("the descriptor store's names are full "
-				  "(%zu bytes): registrations from now on "
-				  "are not stored and will not survive a "
-				  "restart", p->names);
-		p->names_full = true;
-		return;
-	}
-	if (sysd_fdstore_add(n->fd, name) < 0)
-		return;
-	n->stored = true;
-	p->names += len;
-}
-
-static void
-store_remove(struct persist *p, struct node *n)
-{
-	char name[STORE_NAME_SIZE];
-
-	p->names -= store_name(n, name);
-	sysd_fdstore_remove(name);
-	n->stored = false;
-	if (p->names_full && p->names < PERSIST_STORE_NAMES / 8 * 7) {
-		log_notice("the descriptor store has room for names again");
-		p->names_full = false;
-	}
-}
-
 void
 persist_registered(struct persist *p, struct node *n)
 {
@@ -454,19 +405,23 @@ persist_registered(struct persist *p, struct node *n)
 		if (state_put_registered(&p->out, n) == 0)
 			append(p);
 	}
-	if (p->fdstore && n->fd >= 0)
-		store_add(p, n);
+	if (p->park != NULL)
+		park_add(p->park, n);
 }
 
 void
-persist_restored(struct persist *p, struct node *n)
+persist_restored(struct persist *p, struct node *n, bool legacy)
 {
-	char name[STORE_NAME_SIZE];
+	char name[32];
 
-	if (p == NULL || !p->fdstore)
+	if (p == NULL || p->park == NULL)
 		return;
-	p->names += store_name(n, name);
-	n->stored = true;
+	park_add(p->park, n);
+	if (legacy) {
+		/* Stored on its own by an older epmdd: parked now. */
+		persist_reg_name(n->id, name, sizeof(name));
+		sysd_fdstore_remove(name);
+	}
 }
 
 void
@@ -476,8 +431,7 @@ persist_unregistered(struct persist *p, struct node *n,
 	/* At shutdown the store keeps the sockets for the next process. */
 	if (p == NULL || reason == REGISTRY_SHUTDOWN)
 		return;
-	if (p->fdstore && n->stored)
-		store_remove(p, n);
+	park_remove(p->park, n);
 	if (p->journal && p->active >= 0) {
 		p->out.len = 0;
 		if (state_put_unregistered(&p->out, n->id,
@@ -506,6 +460,12 @@ persist_set_policy(struct persist *p, bool file, const char *text,
 	 */
 	if (p->fdstore && p->slot[0] >= 0 && p->slot[1] >= 0)
 		compact(p);
+}
+
+struct park *
+persist_park(const struct persist *p)
+{
+	return p != NULL ? p->park : NULL;
 }
 
 bool

@@ -4,9 +4,10 @@
  * persist: keeping registrations across a restart.  The registry's
  * state lives in two memfd slots (a snapshot plus a journal appended as
  * nodes come and go, see state.h); under a service manager both slots
- * and every registration's socket sit in its file descriptor store, so
- * that a restart, even after a crash, finds them in LISTEN_FDS.  Also
- * what an in-place upgrade hands to the next binary.
+ * sit in its file descriptor store, and every registration's socket is
+ * parked in a segment that does (park.h), so that a restart, even after
+ * a crash, finds them in LISTEN_FDS.  Also what an in-place upgrade
+ * hands to the next binary.
  */
 #ifndef EPMDD_PERSIST_H
 #define EPMDD_PERSIST_H
@@ -20,20 +21,13 @@
 
 #define PERSIST_SLOTS 2
 /*
- * FDNAMEs: "state.0", "state.1", and "r<id in base 36>" per
- * registration.  Short on purpose: the service manager passes every name
- * in one LISTEN_FDNAMES string, which execve caps at 128 KiB
- * (MAX_ARG_STRLEN); a name grows with the id, which keeps counting
- * across restarts.  The registration names stored at any time take at
- * most PERSIST_STORE_NAMES bytes (with their separators), leaving room
- * for the variable's own name, the slots and the socket unit's
- * listeners: a registration that would pass it is not stored (it
- * survives an upgrade, not a restart).  16382 registrations fit while
- * ids stay below 36^6 (2 billion).
+ * FDNAMEs: "state.0", "state.1", and the segments of parked registration
+ * sockets, "p<key>" (park.h).  "r<id in base 36>" named a registration's
+ * own socket, stored on its own by epmdd before 0.3: a restart or an
+ * upgrade from such a process still takes them, and parks them.
  */
 #define PERSIST_STATE_PREFIX "state."
 #define PERSIST_REG_PREFIX "r"
-#define PERSIST_STORE_NAMES (127u << 10)
 /* A snapshot is written this many bytes (and a record) at a time. */
 #define PERSIST_CHUNK (64u << 10)
 
@@ -47,8 +41,9 @@ struct persist_config {
 };
 
 /*
- * Start persisting reg.  With fdstore, the slots and every registration
- * socket go to the service manager's store and a journal is kept; else
+ * Start persisting reg.  With fdstore, the slots go to the service
+ * manager's store, registration sockets are parked and a journal is
+ * kept; else
  * nothing is written until persist_handover.  slots[] are adopted slot
  * descriptors (-1 where none), taken over; active is the slot holding
  * the state that was loaded (-1: none), whose generation was gen and
@@ -69,12 +64,18 @@ struct persist *persist_new(struct registry *reg, bool fdstore,
 void persist_compact_due(struct persist *p);
 void persist_free(struct persist *p);
 
-/* Registry events: journal them and keep the store in step. */
+/* Registry events: journal them and keep the parked sockets in step. */
 void persist_registered(struct persist *p, struct node *n);
 void persist_unregistered(struct persist *p, struct node *n,
     enum registry_reason reason);
-/* A registration adopted at start whose socket came from the store. */
-void persist_restored(struct persist *p, struct node *n);
+/*
+ * A registration adopted at start whose socket is not parked: park it;
+ * legacy: it was stored on its own as "r<id>", dropped from the store
+ * once parked.
+ */
+void persist_restored(struct persist *p, struct node *n, bool legacy);
+/* The parked sockets (NULL without the store). */
+struct park *persist_park(const struct persist *p);
 
 /*
  * The configuration in force changed (or is known for the first time):

@@ -31,6 +31,9 @@ import threading
 import time
 
 
+SO_PEEK_OFF = 42     # Linux; not in Python's socket module
+
+
 class Manager:
     def __init__(self, epmdd, tmpdir, port, store_max=4096, notify=True,
                  args=(), seed=4369, log=None):
@@ -150,6 +153,40 @@ class Manager:
                         return m
         raise AssertionError("no %s%s from the daemon within %s s"
                              % (key, "=" + value if value else "", timeout))
+
+    def parked_ids(self):
+        """The registration ids whose sockets are parked in the stored
+        segments ("p<key>", epmdd's park.c), one per socket (a socket
+        parked twice counts twice).  Read by peeking, as epmdd does: the
+        segments keep them."""
+        self.pump()
+        ids = []
+        with self.lock:
+            segs = [fd for n, fd in self.store if n.startswith("p")]
+        for fd in segs:
+            s = socket.socket(fileno=os.dup(fd))
+            try:
+                s.setsockopt(socket.SOL_SOCKET, SO_PEEK_OFF, 0)
+                while True:
+                    try:
+                        data, anc, _, _ = s.recvmsg(
+                            253 * 8, socket.CMSG_SPACE(253 * 4),
+                            socket.MSG_PEEK | socket.MSG_DONTWAIT)
+                    except BlockingIOError:
+                        break
+                    if not data:
+                        break
+                    for level, kind, d in anc:
+                        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                            a = array.array("i")
+                            a.frombytes(d[:len(d) - len(d) % a.itemsize])
+                            for x in a:
+                                os.close(x)
+                    ids.extend(struct.unpack("=%dQ" % (len(data) // 8), data))
+                s.setsockopt(socket.SOL_SOCKET, SO_PEEK_OFF, 0)
+            finally:
+                s.close()
+        return sorted(ids)
 
     def stored_names(self):
         self.pump()
