@@ -37,6 +37,7 @@
 #include "ctlproto.h"
 #include "dispatch.h"
 #include "log.h"
+#include "held.h"
 #include "member.h"
 #include "net.h"
 #include "park.h"
@@ -61,6 +62,8 @@ struct daemon {
 	struct adopt *adopt;	/* registration sockets still to take */
 	struct adopt_summary sum; /* what start-up found */
 	uv_idle_t adopt_idle;	/* takes them, ADOPT_BATCH a turn */
+	uv_idle_t let_go_idle;	/* at a stop: held_let_go, a batch a turn */
+	size_t let_go_left;	/* records it may still let go */
 	struct config config;	/* the policy in force, and its file */
 	bool policy_saved;	/* persist has a configuration record */
 	struct registry *reg;
@@ -211,6 +214,7 @@ close_all(struct daemon *d)
 	net_stop(d->net);
 	member_stop(d->member);
 	uv_close((uv_handle_t *)&d->adopt_idle, NULL);
+	uv_close((uv_handle_t *)&d->let_go_idle, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -256,6 +260,29 @@ drained_cb(void *arg)
 }
 
 /*
+ * Before a stop that leaves the registrations to the store: their
+ * descriptors are closed HELD_LET_GO_BATCH a turn while the daemon still
+ * serves, so that the exit, during which no daemon answers, does not
+ * drop 15000 of them and their epoll entries at once (about 20 ms,
+ * issue 17).  At most as many as were held when it began: registrations
+ * made meanwhile are left to the exit.  Then the drain.
+ */
+static void
+let_go_idle_cb(uv_idle_t *h)
+{
+	struct daemon *d = h->data;
+	size_t batch = d->let_go_left < HELD_LET_GO_BATCH ? d->let_go_left
+							  : HELD_LET_GO_BATCH;
+
+	d->let_go_left -= batch;
+	if (net_let_go(d->net, batch) != 0 && d->let_go_left > 0)
+		return;
+	uv_idle_stop(h);
+	log_mark("let go");
+	net_drain(d->net, DAEMON_DRAIN_TIMEOUT, drained_cb, d);
+}
+
+/*
  * Stop: accept nothing more, answer the requests already in (for at most
  * DAEMON_DRAIN_TIMEOUT ms), then close everything.  Registrations end
  * with reason "shutdown", which a service manager's store outlives.
@@ -263,6 +290,8 @@ drained_cb(void *arg)
 static void
 daemon_stop(struct daemon *d, const char *why)
 {
+	struct registry_stats st;
+
 	if (d->stopping)
 		return;
 	d->stopping = true;
@@ -270,8 +299,15 @@ daemon_stop(struct daemon *d, const char *why)
 	log_notice("stopping: %s", why);
 	sysd_notify_stopping();
 	/* During an upgrade's drain, its callback sees d->stopping. */
-	if (!d->upgrading)
-		net_drain(d->net, DAEMON_DRAIN_TIMEOUT, drained_cb, d);
+	if (d->upgrading)
+		return;
+	if (leave_to_store(d)) {
+		registry_get_stats(d->reg, &st);
+		d->let_go_left = st.active;
+		uv_idle_start(&d->let_go_idle, let_go_idle_cb);
+		return;
+	}
+	net_drain(d->net, DAEMON_DRAIN_TIMEOUT, drained_cb, d);
 }
 
 /* ---------------------------------------------------------- upgrade */
@@ -987,6 +1023,8 @@ daemon_run(const struct options *o, const char *prog, char *const argv[])
 	/* The sockets are taken once the listeners serve: adopt_idle_cb. */
 	uv_idle_init(&d->loop, &d->adopt_idle);
 	d->adopt_idle.data = d;
+	uv_idle_init(&d->loop, &d->let_go_idle);
+	d->let_go_idle.data = d;
 	if (adopt_remaining(d->adopt) > 0)
 		uv_idle_start(&d->adopt_idle, adopt_idle_cb);
 	else

@@ -50,6 +50,8 @@ struct held_set {
 	struct held_list live;
 	/* Closed during a batch: freed after it, as the batch may name them. */
 	struct held_list dead;
+	/* Let go (held_let_go): still registered, descriptor closed. */
+	struct held_list gone;
 	size_t n;
 	int epfd;
 	bool in_batch;
@@ -79,6 +81,7 @@ held_new(uv_loop_t *loop, struct registry *reg, struct held_set **ret)
 	s->reg = reg;
 	TAILQ_INIT(&s->live);
 	TAILQ_INIT(&s->dead);
+	TAILQ_INIT(&s->gone);
 	/* Close-on-exec: an upgrade's new image builds a set of its own. */
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0) {
@@ -154,11 +157,14 @@ held_close(struct held_set *s, struct held_owner *o,
 		o->node = NULL;
 		registry_unregister(s->reg, n, reason, (int64_t)time(NULL));
 	}
-	/* Out of the set first: the store may keep the socket open. */
-	(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, o->fd, NULL);
-	close(o->fd);
-	o->fd = -1;
-	TAILQ_REMOVE(&s->live, h, link);
+	if (o->fd >= 0) {
+		/* Out of the set first: the store may keep the socket open. */
+		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, o->fd, NULL);
+		close(o->fd);
+		o->fd = -1;
+		TAILQ_REMOVE(&s->live, h, link);
+	} else
+		TAILQ_REMOVE(&s->gone, h, link);
 	s->n--;
 	if (s->in_batch)
 		TAILQ_INSERT_TAIL(&s->dead, h, link);
@@ -244,6 +250,22 @@ held_fds(const struct held_set *s, int *fds, struct node **nodes,
 	return n;
 }
 
+size_t
+held_let_go(struct held_set *s, size_t budget)
+{
+	struct held *h;
+
+	while (budget-- > 0 && (h = TAILQ_FIRST(&s->live)) != NULL) {
+		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, h->o.fd, NULL);
+		close(h->o.fd);
+		h->o.fd = -1;
+		registry_set_owner(s->reg, h->o.node, &h->o, -1);
+		TAILQ_REMOVE(&s->live, h, link);
+		TAILQ_INSERT_TAIL(&s->gone, h, link);
+	}
+	return TAILQ_EMPTY(&s->live) ? 0 : 1;
+}
+
 void
 held_stop(struct held_set *s)
 {
@@ -253,6 +275,8 @@ held_stop(struct held_set *s)
 		return;
 	s->stopped = true;
 	TAILQ_FOREACH_SAFE(h, &s->live, link, tmp)
+		held_close(s, &h->o, REGISTRY_SHUTDOWN);
+	TAILQ_FOREACH_SAFE(h, &s->gone, link, tmp)
 		held_close(s, &h->o, REGISTRY_SHUTDOWN);
 	uv_close((uv_handle_t *)&s->poll, NULL);
 }
@@ -268,6 +292,10 @@ held_free(struct held_set *s)
 	held_reap(s);
 	while ((h = TAILQ_FIRST(&s->live)) != NULL) {
 		TAILQ_REMOVE(&s->live, h, link);
+		free(h);
+	}
+	while ((h = TAILQ_FIRST(&s->gone)) != NULL) {
+		TAILQ_REMOVE(&s->gone, h, link);
 		free(h);
 	}
 	close(s->epfd);

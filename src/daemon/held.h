@@ -21,6 +21,8 @@
 
 /* Ready registrations handled per wake-up before others get a turn. */
 #define HELD_BATCH 64
+/* Descriptors held_let_go closes per turn of the loop at a stop. */
+#define HELD_LET_GO_BATCH 512
 /* Bytes read from a registration to see that the peer sent some. */
 #define HELD_PEEK 64
 
@@ -66,6 +68,17 @@ size_t held_count(const struct held_set *s);
 /* Descriptors and registrations of the records, up to max. */
 size_t held_fds(const struct held_set *s, int *fds, struct node **nodes,
     size_t max);
+
+/*
+ * Stopping while the service manager's store keeps every registration's
+ * socket: close up to budget descriptors (first out of the epoll set),
+ * leaving their registrations registered and answered, so that the
+ * process's exit, which would otherwise drop them all at once while no
+ * daemon answers, has little left to do (issue 17).  A registration let
+ * go no longer sees its node leave (the next process does) and shows fd
+ * -1.  Returns 0 once none is left, else 1.
+ */
+size_t held_let_go(struct held_set *s, size_t budget);
 
 /*
  * End every registration (REGISTRY_SHUTDOWN), close every record and

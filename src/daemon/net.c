@@ -1499,6 +1499,12 @@ net_listener_fds(const struct net *net, int *fds, size_t max)
 }
 
 size_t
+net_let_go(struct net *net, size_t budget)
+{
+	return held_let_go(net->held, budget);
+}
+
+size_t
 net_registration_fds(const struct net *net, int *fds, struct node **nodes,
     size_t max)
 {

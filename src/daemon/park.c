@@ -9,7 +9,8 @@
  * message of up to PARK_MSG_FDS.  A segment closed to new sockets is
  * rewritten into "dense" (and dropped) once a quarter of its sockets
  * are dead, or at once if it was fresh and holds few sockets a message;
- * one whose sockets are all dead is dropped.  Every segment's reading
+ * one whose sockets are all dead is dropped.  An open one is closed
+ * once a quarter of it, and at least PARK_DEAD_MIN sockets, are dead.  Every segment's reading
  * end is stored before a socket is sent into it, and dropped from the
  * store only after its live sockets are in another stored segment: a
  * crash at any point leaves every registration's socket in the store.
@@ -322,8 +323,14 @@ seg_check(struct park *p, int i)
 	struct seg *s = &p->seg[i];
 	uint32_t dead = s->parked - s->live;
 
-	if (p->adopting || s->key == 0 || s->wfd >= 0)
+	if (p->adopting || s->key == 0)
 		return;
+	if (s->wfd >= 0) {
+		/* Open: closed to new sockets once enough of it is dead. */
+		if (dead >= PARK_DEAD_MIN && dead * 4 >= s->parked)
+			seg_seal(p, p->fresh == i ? &p->fresh : &p->dense);
+		return;
+	}
 	if (s->live == 0)
 		seg_drop(p, i);
 	else if (dead * 4 >= s->parked ||

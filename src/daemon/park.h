@@ -29,6 +29,8 @@
 #define PARK_SEGMENT_FDS 4096
 /* ... or messages (one per registration parked on its own). */
 #define PARK_SEGMENT_MSGS 256
+/* Dead sockets that close an open segment (with a quarter of it). */
+#define PARK_DEAD_MIN 64
 /* Send buffer asked for a segment (the kernel caps it at wmem_max). */
 #define PARK_SNDBUF (1u << 20)
 /* Segments at most: 4 million sockets at PARK_SEGMENT_FDS. */

@@ -4,7 +4,8 @@
 usage: restart_cases.py EPMDD EPMDCTL TMPDIR [CASE...]
 Each case prints "ok: ..." lines and raises on the first failure; the
 last line is "N cases passed".  Cases:
-  restart, crash, stop_start, died_while_down, shuffled, store_max,
+  restart, crash, stop_start, died_while_down, many_died_while_down,
+  shuffled, store_max, store_names, park_rewrite,
   stale_names, corrupt_state, torn_state, no_notify, notify_access,
   creations_continue, upgrade_under_manager, upgrade_failures; and, only when named:
   restart_loop, upgrade_loop, many_upgrade, otp_nodes
@@ -380,6 +381,51 @@ def case_store_max():
         ok(all(alive(h) for h in hs), "no holder saw its connection end")
         for x in hs:
             x.close()
+    finally:
+        m.close()
+
+
+def case_park_rewrite():
+    """Parked sockets of ended registrations do not pile up: a segment a
+    quarter dead is rewritten without them, and the peers see their
+    registrations end although a copy was parked (Decision 22)."""
+    m = manager()
+    try:
+        m.start()
+        hs = [hold(m.port, "pk%03d" % i, 9000 + i) for i in range(600)]
+        ids = m.parked_ids()
+        ok(ids == list(range(1, 601)), "600 registrations, each parked once")
+        for h in hs[::2]:
+            h.close()
+        live = list(range(2, 601, 2))   # ids of pk001, pk003, ...
+        want = ["pk%03d" % i for i in range(1, 600, 2)]
+        got = []
+        for _ in range(100):
+            got = names(m.port)
+            if got == want:
+                break
+            time.sleep(0.05)
+        ok(got == want, "the 300 closed ones are unregistered")
+        m.pump(0.3)
+        ids = m.parked_ids()
+        dead = len(ids) - len(set(ids) & set(live))
+        ok(set(live) <= set(ids) and len(ids) == len(set(ids)),
+           "every live socket is parked, once")
+        ok(dead <= 64 + 256 // 4 + 16,
+           "at most %d of the 300 dead ones are still parked (%d)"
+           % (64 + 256 // 4 + 16, dead))
+        segs = [x for x in m.stored_names() if x.startswith("p")]
+        ok(len(segs) <= 3, "in %d stored segments" % len(segs))
+        r = subprocess.run([EPMDCTL, "-s", m.control_path, "stop", "pk001"],
+                           capture_output=True, text=True, timeout=20)
+        time.sleep(0.3)
+        ok(r.returncode == 0 and not alive(hs[1]) and alive(hs[3]),
+           "a stopped registration's peer sees the end at once")
+        m.restart()
+        ok(names(m.port) == want[1:], "a restart brings back exactly the live ones")
+        ok(all(alive(h) for h in hs[3::2]), "whose holders never noticed")
+        for h in hs:
+            h.close()
     finally:
         m.close()
 
