@@ -284,35 +284,46 @@ park_add(struct park *p, struct node *n)
 		    (unsigned long long)n->id);
 }
 
-/* Move segment i's live sockets into "dense", then drop i. */
+/* Send a rewrite's batch into "dense"; false (logged) on failure. */
+static bool
+rewrite_batch(struct park *p, struct seg *s, struct node **batch, size_t k)
+{
+	int r = seg_send(p, &p->dense, false, batch, k);
+
+	if (r < 0) {
+		log_errno(LOG_WARNING, r, "cannot rewrite a segment of parked "
+					  "sockets");
+		return false;
+	}
+	s->live -= s->live < k ? s->live : (uint32_t)k;
+	return true;
+}
+
+/*
+ * Move segment i's live sockets into "dense", then drop i.  On failure
+ * i stays, and what moved is counted dead in it.
+ */
 static void
 seg_rewrite(struct park *p, int i)
 {
 	struct node *batch[PARK_MSG_FDS], *n;
+	struct seg *s = &p->seg[i];
 	uint16_t mine = (uint16_t)(i + 1);
 	size_t k = 0;
-	int r;
 
-	for (n = registry_first_active(p->reg); n != NULL || k > 0;
-	     n = n != NULL ? registry_next(n) : NULL) {
-		if (n != NULL && n->parked != mine)
+	for (n = registry_first_active(p->reg); n != NULL;
+	     n = registry_next(n)) {
+		if (n->parked != mine)
 			continue;
-		if (n != NULL)
-			batch[k++] = n;
-		if (n != NULL && k < PARK_MSG_FDS)
-			continue;
-		if ((r = seg_send(p, &p->dense, false, batch, k)) < 0) {
-			/* What moved is counted dead in i: i stays. */
-			log_errno(LOG_WARNING, r, "cannot rewrite a segment "
-						  "of parked sockets");
-			return;
+		batch[k++] = n;
+		if (k == PARK_MSG_FDS) {
+			if (!rewrite_batch(p, s, batch, k))
+				return;
+			k = 0;
 		}
-		p->seg[i].live -= p->seg[i].live < k ? p->seg[i].live
-						    : (uint32_t)k;
-		k = 0;
-		if (n == NULL)
-			break;
 	}
+	if (k > 0 && !rewrite_batch(p, s, batch, k))
+		return;
 	seg_drop(p, i);
 }
 
