@@ -322,7 +322,12 @@ sysd_fdstore_add(int fd, const char *name)
 	char msg[300];
 	int r;
 
-	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", name);
+	/*
+	 * FDPOLL=0: systemd otherwise drops a stored descriptor that polls
+	 * EPOLLHUP, as a parked segment's reading end does once its writing
+	 * end is closed (park.c).
+	 */
+	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDPOLL=0\nFDNAME=%s", name);
 	r = sd_pid_notify_with_fds(0, 0, msg, &fd, 1);
 	return r < 0 ? r : 0;
 }

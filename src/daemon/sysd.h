@@ -86,7 +86,8 @@ bool sysd_notify_available(void);
 
 /*
  * The file descriptor store: keep a duplicate of fd under name (sent
- * with FDSTORE=1 and FDNAME=), and drop every descriptor stored under
+ * with FDSTORE=1, FDNAME= and FDPOLL=0: kept even when it polls
+ * EPOLLHUP), and drop every descriptor stored under
  * name.  Names are at most 255 characters, without ':'.  Return 0, or a
  * negative errno when the message could not be sent.
  */

@@ -911,6 +911,9 @@ def main():
         cases[name]()
         ignored = [x for m in MANAGERS for x in m.ignored]
         ok(ignored == [], "no notification came from a pid other than the main pid %s" % ignored[:3])
+        hup = [x for m in MANAGERS for x in m.dropped_hup]
+        ok(hup == [], "no stored descriptor was dropped for EPOLLHUP, as "
+           "systemd would without FDPOLL=0 %s" % hup[:3])
         MANAGERS.clear()
     print("%d cases passed" % len(wanted))
 

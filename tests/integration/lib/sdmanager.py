@@ -10,7 +10,9 @@ without a running systemd:
 - it listens on a NOTIFY_SOCKET (datagrams, with SCM_CREDENTIALS and
   SCM_RIGHTS) and keeps the messages: READY, STATUS, STOPPING, WATCHDOG,
   and FDSTORE=1/FDNAME= (stored, at most `store_max` descriptors, as
-  FileDescriptorStoreMax=) and FDSTOREREMOVE=1/FDNAME=;
+  FileDescriptorStoreMax=; one that polls EPOLLHUP or EPOLLERR is
+  dropped unless FDPOLL=0 came with it, as systemd does) and
+  FDSTOREREMOVE=1/FDNAME=;
 - it starts the daemon with LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES:
   the listeners first, then the stored descriptors in shuffled order;
 - restart() (SIGTERM, store kept), crash() (SIGKILL, store kept) and
@@ -46,6 +48,8 @@ class Manager:
         self.args = list(args)
         self.rng = random.Random(seed)
         self.store = []          # [(name, fd)]
+        self.polled = set()      # stored fds without FDPOLL=0
+        self.dropped_hup = []    # names dropped for EPOLLHUP/EPOLLERR
         self.messages = []       # [(time, pid, {key: value})], main pid's only
         self.ignored = []        # [(time, pid, {key: value})], from any other
         self.main_pid = None     # NotifyAccess=main: whose messages count
@@ -100,7 +104,7 @@ class Manager:
                     65536, socket.CMSG_SPACE(12) + socket.CMSG_SPACE(4 * 253),
                     socket.MSG_CMSG_CLOEXEC)
             except (BlockingIOError, OSError):
-                return
+                break
             pid, fds = None, []
             for level, kind, data in anc:
                 if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
@@ -120,6 +124,32 @@ class Manager:
                 continue
             self.messages.append((time.time(), pid, fields))
             self._store_rules(fields, fds)
+        self._poll_store()
+
+    def _poll_store(self):
+        # As systemd does (on_fd_store_io): a stored descriptor that
+        # polls EPOLLHUP or EPOLLERR is closed and forgotten, unless it
+        # came with FDPOLL=0.
+        if not self.polled:
+            return
+        p = select.poll()
+        for fd in self.polled:
+            p.register(fd, 0)
+        bad = {fd for fd, ev in p.poll(0)
+               if ev & (select.POLLHUP | select.POLLERR)}
+        if not bad:
+            return
+        keep = []
+        for n, fd in self.store:
+            if fd in bad:
+                self.dropped_hup.append(n)
+                print("sdmanager: dropped stored fd %s (EPOLLHUP/EPOLLERR)" % n,
+                      file=sys.stderr, flush=True)
+                os.close(fd)
+            else:
+                keep.append((n, fd))
+        self.store = keep
+        self.polled -= bad
 
     def _store_rules(self, fields, fds):
         if fields.get("FDSTOREREMOVE") == "1":
@@ -127,6 +157,7 @@ class Manager:
             keep = []
             for n, fd in self.store:
                 if n == name:
+                    self.polled.discard(fd)
                     os.close(fd)
                 else:
                     keep.append((n, fd))
@@ -139,6 +170,8 @@ class Manager:
                     os.close(fd)
                 else:
                     self.store.append((name, fd))
+                    if fields.get("FDPOLL") != "0":
+                        self.polled.add(fd)
             return
         for fd in fds:
             os.close(fd)
@@ -338,6 +371,7 @@ class Manager:
             for _, fd in self.store:
                 os.close(fd)
             self.store = []
+            self.polled = set()
         return rc
 
     def kill_quietly(self):
@@ -356,6 +390,7 @@ class Manager:
         for _, fd in self.store:
             os.close(fd)
         self.store = []
+        self.polled = set()
         self.listener.close()
         self.control.close()
         self.ns.close()
