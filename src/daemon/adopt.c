@@ -449,12 +449,13 @@ adopt_state(struct registry *reg, struct net *net, const struct sysd_fd *fds,
 			    a->items[a->n - 1].node->parked != 0;
 		}
 	}
-	free(inplace);
 	/*
-	 * A restart: the parked sockets are read once the listeners serve,
-	 * and records that find none end then.  Otherwise they end now.
+	 * A restart (or an upgrade whose table is unreadable): the parked
+	 * sockets are read once the listeners serve, and records that find
+	 * none end then.  Otherwise they end now.
 	 */
-	a->peek = !table && nseg > 0;
+	a->peek = (!table || inplace == NULL) && nseg > 0;
+	free(inplace);
 	if (!a->peek)
 		sweep(a, now);
 	log_mark("match");
@@ -511,7 +512,7 @@ take(struct adopt *a, struct adopt_item *it, int64_t now)
 		a->sum->gone++;
 	} else if (net_adopt_registration(a->net, it->fd, n) < 0) {
 		registry_unregister(a->reg, n, REGISTRY_ERROR, now);
-		return;
+		close(it->fd);
 	} else {
 		a->sum->restored++;
 		if (!it->parked)
@@ -534,15 +535,27 @@ take_parked(struct adopt *a, uint64_t id, int fd, int seg, int64_t now)
 	ssize_t k = find(a, id);
 	struct node *n;
 
-	if (k < 0 || a->claimed[k] || (n = a->act[k]) == NULL) {
-		/* Ended before (a dead one), or a second copy. */
+	if (k >= 0 && a->claimed[k]) {
+		/* A second copy of a socket taken (a rewrite cut short). */
+		close(fd);
+		return;
+	}
+	if (k < 0 || (n = a->act[k]) == NULL) {
+		/*
+		 * Its registration ended before (a dead one, shut down then,
+		 * or one that ended while it waited here): shut down, so that
+		 * the copy left in the segment does not keep it open.
+		 */
+		(void)shutdown(fd, SHUT_RDWR);
 		close(fd);
 		return;
 	}
 	a->claimed[k] = true;
 	n->fd = fd;
+	/* Parked from now on: an end below shuts the socket down. */
+	park_claim(a->park, n, seg);
 	if (!socket_alive(fd)) {
-		/* Gone while no daemon ran. */
+		/* Gone while no daemon ran, or stray bytes came. */
 		registry_unregister(a->reg, n, REGISTRY_CLOSED, now);
 		close(fd);
 		a->sum->gone++;
@@ -550,9 +563,9 @@ take_parked(struct adopt *a, uint64_t id, int fd, int seg, int64_t now)
 	}
 	if (net_adopt_registration(a->net, fd, n) < 0) {
 		registry_unregister(a->reg, n, REGISTRY_ERROR, now);
+		close(fd);
 		return;
 	}
-	park_claim(a->park, n, seg);
 	a->sum->restored++;
 }
 

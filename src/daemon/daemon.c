@@ -302,6 +302,7 @@ daemon_stop(struct daemon *d, const char *why)
 	if (d->upgrading)
 		return;
 	if (leave_to_store(d)) {
+		park_freeze(persist_park(d->persist));
 		registry_get_stats(d->reg, &st);
 		d->let_go_left = st.active;
 		uv_idle_start(&d->let_go_idle, let_go_idle_cb);

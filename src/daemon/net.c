@@ -615,6 +615,9 @@ holder_gone(void *arg, void *owner)
 		return false;
 	if (o->closing)
 		return true;
+	/* Let go at a stop (held_let_go): registered until the exit. */
+	if (o->fd < 0)
+		return false;
 	/*
 	 * End-of-file, a reset, or stray bytes waiting unread: each ends
 	 * the registration as soon as it is read, so the name is free.
@@ -1443,10 +1446,8 @@ int
 net_adopt_registration(struct net *net, int fd, struct node *n)
 {
 	/* Its reply was written long ago: held at once, no handle. */
-	if (held_add(net->held, fd, n) == NULL) {
-		close(fd);
+	if (held_add(net->held, fd, n) == NULL)
 		return -ENOMEM;
-	}
 	conns_note_peak(net);
 	return 0;
 }

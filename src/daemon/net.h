@@ -137,8 +137,9 @@ void net_member_ready(struct net *net, uint32_t uid);
 /*
  * Take over a connection that already holds registration n (restored
  * after a restart or an upgrade): held as any registration whose reply
- * is written (held.h), it gets n's owner.  Takes fd.  Returns 0 or
- * -ENOMEM (fd then closed).
+ * is written (held.h), it gets n's owner.  Takes fd, and returns 0; or
+ * -ENOMEM, fd then still the caller's (to shut down if its registration
+ * ends, and close).
  */
 int net_adopt_registration(struct net *net, int fd, struct node *n);
 

@@ -35,6 +35,8 @@ struct seg {
 	uint32_t msgs;		/* messages in it */
 	bool fresh;		/* one socket a message */
 	bool peeked;		/* park_peek: read to its end */
+	bool adopted;		/* passed by the previous process */
+	bool broken;		/* not read whole: never dropped or rewritten */
 };
 
 struct park {
@@ -43,6 +45,7 @@ struct park {
 	int fresh, dense;	/* open segments, -1 if none */
 	uint32_t next_key;
 	bool adopting;		/* until park_adopted: no rewrite */
+	bool frozen;		/* park_freeze: no rewrite, no drop */
 	size_t peek_seg;	/* park_peek's segment */
 	struct log_limit limit;
 };
@@ -222,7 +225,8 @@ seg_send(struct park *p, int *which, bool fresh, struct node **nodes,
 	struct seg *s;
 
 	for (tries = 0; tries < 2; tries++) {
-		if (*which >= 0 &&
+		/* A seal may rewrite into a new "dense" one: check again. */
+		while (*which >= 0 &&
 		    (p->seg[*which].msgs >= PARK_SEGMENT_MSGS ||
 			p->seg[*which].parked + k > PARK_SEGMENT_FDS))
 			seg_seal(p, which);
@@ -334,7 +338,7 @@ seg_check(struct park *p, int i)
 	struct seg *s = &p->seg[i];
 	uint32_t dead = s->parked - s->live;
 
-	if (p->adopting || s->key == 0)
+	if (p->adopting || p->frozen || s->key == 0 || s->broken)
 		return;
 	if (s->wfd >= 0) {
 		/* Open: closed to new sockets once enough of it is dead. */
@@ -390,12 +394,13 @@ park_adopt(struct park *p, int fd, uint32_t key)
 	p->seg[i].rfd = fd;
 	p->seg[i].wfd = -1;
 	p->seg[i].key = key;
+	p->seg[i].adopted = true;
 	/* Read by peeking, each message once: the segment stays whole. */
 	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) < 0) {
 		log_errno(LOG_WARNING, -errno, "a passed segment of parked "
 					       "sockets (%s%u)",
 		    PARK_PREFIX, key);
-		p->seg[i].peeked = true;
+		p->seg[i].peeked = p->seg[i].broken = true;
 	}
 	if (key >= p->next_key)
 		p->next_key = key + 1 == 0 ? 1 : key + 1;
@@ -427,6 +432,15 @@ park_adopt_node(struct park *p, struct node *n, uint32_t key)
 	n->parked = (uint16_t)(i + 1);
 }
 
+/* Done with park_peek's segment; broken: not read whole. */
+static void
+peek_next(struct park *p, struct seg *s, bool broken)
+{
+	s->peeked = true;
+	s->broken = s->broken || broken;
+	p->peek_seg++;
+}
+
 size_t
 park_peek(struct park *p, uint64_t *ids, int *fds, int *ret_seg)
 {
@@ -441,10 +455,12 @@ park_peek(struct park *p, uint64_t *ids, int *fds, int *ret_seg)
 	size_t nfd, nid, j;
 	ssize_t r;
 
-	for (; p != NULL && p->peek_seg < PARK_MAX_SEGMENTS; p->peek_seg++) {
+	while (p != NULL && p->peek_seg < PARK_MAX_SEGMENTS) {
 		s = &p->seg[p->peek_seg];
-		if (s->key == 0 || s->peeked)
+		if (s->key == 0 || s->peeked) {
+			p->peek_seg++;
 			continue;
+		}
 		memset(&mh, 0, sizeof(mh));
 		iov.iov_base = ids;
 		iov.iov_len = PARK_MSG_FDS * sizeof(*ids);
@@ -454,11 +470,16 @@ park_peek(struct park *p, uint64_t *ids, int *fds, int *ret_seg)
 		mh.msg_controllen = sizeof(u.buf);
 		r = recvmsg(s->rfd, &mh,
 		    MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (r <= 0) {
-			if (r < 0 && errno != EAGAIN)
-				log_errno(LOG_WARNING, -errno,
-				    "reading a segment of parked sockets");
-			s->peeked = true;
+		if (r == 0 || (r < 0 && errno == EAGAIN)) {
+			peek_next(p, s, false); /* read to its end */
+			continue;
+		}
+		if (r < 0) {
+			log_errno(LOG_WARNING, -errno, "reading segment %s%u of "
+						       "parked sockets; kept "
+						       "as it is",
+			    PARK_PREFIX, s->key);
+			peek_next(p, s, true);
 			continue;
 		}
 		s->msgs++;
@@ -474,20 +495,32 @@ park_peek(struct park *p, uint64_t *ids, int *fds, int *ret_seg)
 				    c * sizeof(int));
 				nfd += c;
 			}
+		if (mh.msg_flags & MSG_CTRUNC) {
+			/*
+			 * Not every socket of the message came (out of
+			 * descriptors): the segment stays as it is, for a
+			 * process that can hold them.
+			 */
+			for (j = 0; j < nfd; j++)
+				close(fds[j]);
+			log_warnx("segment %s%u of parked sockets cannot be "
+				  "read whole (out of descriptors?); kept as "
+				  "it is, its registrations are not restored",
+			    PARK_PREFIX, s->key);
+			peek_next(p, s, true);
+			continue;
+		}
 		nid = (size_t)r / sizeof(*ids);
-		if ((mh.msg_flags & MSG_CTRUNC) || nid != nfd ||
-		    (size_t)r % sizeof(*ids) != 0) {
+		s->parked += (uint32_t)nfd;
+		if (nid != nfd || (size_t)r % sizeof(*ids) != 0) {
 			/* Not one of ours: its sockets are not trusted. */
 			for (j = 0; j < nfd; j++)
 				close(fds[j]);
-			log_warnx("a segment of parked sockets holds a "
-				  "message that is not one of ours");
-			s->parked += (uint32_t)nfd;
-			if ((mh.msg_flags & MSG_CTRUNC) || nfd == 0)
-				s->peeked = true;
+			log_warnx("segment %s%u of parked sockets holds a "
+				  "message that is not one of ours",
+			    PARK_PREFIX, s->key);
 			continue;
 		}
-		s->parked += (uint32_t)nfd;
 		*ret_seg = (int)p->peek_seg;
 		return nfd;
 	}
@@ -514,6 +547,45 @@ park_adopted(struct park *p)
 		if (p->seg[i].key != 0)
 			seg_check(p, (int)i);
 	}
+}
+
+/* A segment passed by the previous process that park_tidy rewrites. */
+static bool
+tidy_small(const struct seg *s)
+{
+	return s->key != 0 && s->adopted && !s->broken && s->wfd < 0 &&
+	    s->live > 0 && s->parked < PARK_SEGMENT_FDS / 4;
+}
+
+static bool
+tidy_sparse(const struct seg *s)
+{
+	return tidy_small(s) && s->msgs > 16 && s->parked < s->msgs * 16;
+}
+
+void
+park_tidy(struct park *p)
+{
+	size_t i, small = 0;
+
+	if (p == NULL || p->adopting)
+		return;
+	for (i = 0; i < PARK_MAX_SEGMENTS; i++)
+		small += tidy_small(&p->seg[i]);
+	/* Two small ones or more are merged; one alone only if sparse. */
+	for (i = 0; i < PARK_MAX_SEGMENTS; i++) {
+		if ((small >= 2 && tidy_small(&p->seg[i])) ||
+		    tidy_sparse(&p->seg[i]))
+			seg_rewrite(p, (int)i);
+		p->seg[i].adopted = false;
+	}
+}
+
+void
+park_freeze(struct park *p)
+{
+	if (p != NULL)
+		p->frozen = true;
 }
 
 size_t

@@ -83,6 +83,20 @@ void park_claim(struct park *p, struct node *n, int seg);
  */
 void park_adopted(struct park *p);
 
+/*
+ * Once the daemon serves: segments passed by the previous process that
+ * are small (under a quarter of PARK_SEGMENT_FDS) are rewritten into
+ * "dense" when there are two or more, or one holds one socket a message,
+ * so that segments do not pile up across restarts.
+ */
+void park_tidy(struct park *p);
+/*
+ * A stop that leaves the registrations to the store: from now on no
+ * segment is rewritten or dropped (held_let_go closes the descriptors a
+ * rewrite would send).
+ */
+void park_freeze(struct park *p);
+
 /* Segment reading ends, for an upgrade: fds[] and keys[], up to max. */
 size_t park_handover(const struct park *p, int *fds, uint32_t *keys,
     size_t max);

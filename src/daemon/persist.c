@@ -350,6 +350,8 @@ persist_compact_due(struct persist *p)
 {
 	if (p != NULL && p->compact_due && p->journal)
 		compact(p);
+	if (p != NULL)
+		park_tidy(p->park);
 }
 
 void
@@ -417,7 +419,8 @@ persist_restored(struct persist *p, struct node *n, bool legacy)
 	if (p == NULL || p->park == NULL)
 		return;
 	park_add(p->park, n);
-	if (legacy) {
+	/* Dropped from the store only once parked: else kept as it is. */
+	if (legacy && n->parked != 0) {
 		/* Stored on its own by an older epmdd: parked now. */
 		persist_reg_name(n->id, name, sizeof(name));
 		sysd_fdstore_remove(name);

@@ -60,7 +60,10 @@ struct persist_config {
 struct persist *persist_new(struct registry *reg, bool fdstore,
     const int slots[PERSIST_SLOTS], int active, uint32_t gen, size_t length,
     const struct persist_config *saved);
-/* Write the snapshot persist_new left for later, if still due. */
+/*
+ * Write the snapshot persist_new left for later, if still due, and
+ * tidy the segments the previous process left (park_tidy).
+ */
 void persist_compact_due(struct persist *p);
 void persist_free(struct persist *p);
 

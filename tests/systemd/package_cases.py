@@ -14,6 +14,15 @@ from container import CommandFailed
 from suite import TOP, holds_port, same_registrations
 
 
+def newer_than(changelog):
+    """Now, or a minute after the changelog's latest entry if that is
+    later: lintian refuses an entry no newer than the one before."""
+    r = subprocess.run(["dpkg-parsechangelog", "-l", changelog, "-S",
+                        "Timestamp"], capture_output=True, text=True)
+    last = int(r.stdout.strip()) if r.stdout.strip().isdigit() else 0
+    return max(time.time(), last + 60)
+
+
 def build_debs(workdir, log):
     """The package of this tree, and of a copy whose VERSION is one
     step newer (a changelog entry to match): (old, new) .deb paths."""
@@ -37,7 +46,7 @@ def build_debs(workdir, log):
              "  * A newer build, for the upgrade test.\n\n"
              " -- The epmdd authors <epmdd@users.noreply.example.org>  %s\n\n"
              % (version, time.strftime("%a, %d %b %Y %H:%M:%S +0000",
-                                       time.gmtime())))
+                                       time.gmtime(newer_than(cl)))))
     text = open(cl).read()
     with open(cl, "w") as f:
         f.write(entry + text)

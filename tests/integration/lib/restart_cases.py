@@ -5,7 +5,7 @@ usage: restart_cases.py EPMDD EPMDCTL TMPDIR [CASE...]
 Each case prints "ok: ..." lines and raises on the first failure; the
 last line is "N cases passed".  Cases:
   restart, crash, stop_start, died_while_down, many_died_while_down,
-  shuffled, store_max, store_names, park_rewrite,
+  shuffled, store_max, store_names, park_rewrite, park_restarts,
   stale_names, corrupt_state, torn_state, no_notify, notify_access,
   creations_continue, upgrade_under_manager, upgrade_failures; and, only when named:
   restart_loop, upgrade_loop, many_upgrade, otp_nodes
@@ -424,6 +424,47 @@ def case_park_rewrite():
         m.restart()
         ok(names(m.port) == want[1:], "a restart brings back exactly the live ones")
         ok(all(alive(h) for h in hs[3::2]), "whose holders never noticed")
+        for h in hs:
+            h.close()
+    finally:
+        m.close()
+
+
+def case_park_restarts():
+    """Segments do not pile up across restarts and upgrades: each process
+    leaves its open ones behind, holding the nodes that registered with
+    it, and the next merges the small ones (park_tidy)."""
+    import signal
+    m = manager()
+    try:
+        m.start()
+        hs = [hold(m.port, "pr%03d" % i, 9700 + i) for i in range(300)]
+        counts = []
+        for r in range(12):
+            hs += [hold(m.port, "late%02d%d" % (r, i), 9100 + i)
+                   for i in range(5)]
+            brief = [hold(m.port, "brief%02d%d" % (r, i), 9200 + i)
+                     for i in range(4)]
+            for b in brief:
+                b.close()
+            if r % 4 == 3:
+                t0 = time.time()
+                os.kill(m.proc, signal.SIGUSR2)
+                m.wait_for("READY", "1", since=t0)
+            else:
+                m.restart()
+            time.sleep(0.1)
+            m.pump(0.1)
+            counts.append(len([x for x in m.stored_names() if x.startswith("p")]))
+        ok(max(counts) <= 4, "stored segments after each of 12 restarts "
+           "and upgrades: %s" % counts)
+        got = names(m.port)
+        ok(len(got) == 360 and "late114" in got,
+           "the 360 long-lived nodes are all there (%d names)" % len(got))
+        ids = m.parked_ids()
+        ok(len(set(ids)) >= 360 and len(ids) == len(set(ids)),
+           "each socket is parked once")
+        ok(all(alive(h) for h in hs), "and none of them noticed")
         for h in hs:
             h.close()
     finally:
