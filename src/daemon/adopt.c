@@ -334,7 +334,7 @@ adopt_state(struct registry *reg, struct net *net, const struct sysd_fd *fds,
     struct persist **ret, struct adopt **ret_adopt)
 {
 	int slots[PERSIST_SLOTS] = { -1, -1 };
-	struct node **active = NULL, *node;
+	struct node *node;
 	struct adopt_inplace *inplace = NULL;
 	struct registry_stats st;
 	struct persist *p;
@@ -342,7 +342,7 @@ adopt_state(struct registry *reg, struct net *net, const struct sysd_fd *fds,
 	struct adopt *a;
 	bool known, table = false;
 	uint32_t gen = 0, key;
-	size_t na = 0, ninplace = 0, i, maxfd = 0, length = 0, nseg = 0;
+	size_t ninplace = 0, i, maxfd = 0, length = 0, nseg = 0;
 	int loaded;
 
 	loaded = load_slots(reg, fds, n, slots, &gen, &length, sum);
@@ -388,23 +388,18 @@ adopt_state(struct registry *reg, struct net *net, const struct sysd_fd *fds,
 	a->nfd = maxfd + 1;
 	a->items = calloc(st.active + 1, sizeof(*a->items));
 	a->by_fd = calloc(a->nfd, sizeof(*a->by_fd));
-	active = calloc(st.active + 1, sizeof(*active));
 	a->act = calloc(st.active + 1, sizeof(*a->act));
 	a->act_id = calloc(st.active + 1, sizeof(*a->act_id));
 	a->claimed = calloc(st.active + 1, sizeof(*a->claimed));
-	if (a->items == NULL || a->by_fd == NULL || active == NULL ||
-	    a->act == NULL || a->act_id == NULL || a->claimed == NULL)
+	if (a->items == NULL || a->by_fd == NULL || a->act == NULL ||
+	    a->act_id == NULL || a->claimed == NULL)
 		fatalx("out of memory");
 	for (node = registry_first_active(reg); node != NULL;
 	     node = registry_next(node))
-		active[na++] = node;
-	qsort(active, na, sizeof(*active), by_id);
-	for (i = 0; i < na; i++) {
-		a->act[i] = active[i];
-		a->act_id[i] = active[i]->id;
-	}
-	a->na = na;
-	free(active);
+		a->act[a->na++] = node;
+	qsort(a->act, a->na, sizeof(*a->act), by_id);
+	for (i = 0; i < a->na; i++)
+		a->act_id[i] = a->act[i]->id;
 	/*
 	 * Match each socket to its record by id only: no system call here.
 	 * Whether it is a connected TCP socket, and whether its node is
@@ -516,7 +511,7 @@ take(struct adopt *a, struct adopt_item *it, int64_t now)
 	} else {
 		a->sum->restored++;
 		if (!it->parked)
-			persist_restored(a->p, n, true);
+			persist_restored(a->p, n);
 		return;
 	}
 	/* Stored on its own by an older epmdd: out of the store. */

@@ -275,7 +275,7 @@ let_go_idle_cb(uv_idle_t *h)
 							  : HELD_LET_GO_BATCH;
 
 	d->let_go_left -= batch;
-	if (net_let_go(d->net, batch) != 0 && d->let_go_left > 0)
+	if (net_let_go(d->net, batch) && d->let_go_left > 0)
 		return;
 	uv_idle_stop(h);
 	log_mark("let go");
@@ -315,8 +315,9 @@ daemon_stop(struct daemon *d, const char *why)
 
 /*
  * The in-place table (adopt.h) for registration sockets fd[i] of
- * nodes[i], with the segment each is parked in, as a memfd, close-on-exec (upgrade_exec passes it on).  Sockets below
- * low are moved at or above it first.  Returns the memfd or -1.
+ * nodes[i], with the segment each is parked in, as a memfd, close-on-
+ * exec (upgrade_exec passes it on).  Sockets below low are moved at or
+ * above it first.  Returns the memfd or -1.
  */
 static int
 inplace_table(struct daemon *d, int *fd, struct node *const *nodes,

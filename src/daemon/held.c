@@ -172,14 +172,14 @@ held_close(struct held_set *s, struct held_owner *o,
 		free(h);
 }
 
-/* Free the records closed during a batch (held_close). */
+/* Free every record of a list. */
 static void
-held_reap(struct held_set *s)
+held_free_list(struct held_list *l)
 {
 	struct held *h;
 
-	while ((h = TAILQ_FIRST(&s->dead)) != NULL) {
-		TAILQ_REMOVE(&s->dead, h, link);
+	while ((h = TAILQ_FIRST(l)) != NULL) {
+		TAILQ_REMOVE(l, h, link);
 		free(h);
 	}
 }
@@ -226,7 +226,8 @@ held_poll_cb(uv_poll_t *p, int status, int events)
 			held_ready(s, h);
 	}
 	s->in_batch = false;
-	held_reap(s);
+	/* The records closed during the batch (held_close). */
+	held_free_list(&s->dead);
 }
 
 size_t
@@ -250,7 +251,7 @@ held_fds(const struct held_set *s, int *fds, struct node **nodes,
 	return n;
 }
 
-size_t
+bool
 held_let_go(struct held_set *s, size_t budget)
 {
 	struct held *h;
@@ -263,7 +264,7 @@ held_let_go(struct held_set *s, size_t budget)
 		TAILQ_REMOVE(&s->live, h, link);
 		TAILQ_INSERT_TAIL(&s->gone, h, link);
 	}
-	return TAILQ_EMPTY(&s->live) ? 0 : 1;
+	return !TAILQ_EMPTY(&s->live);
 }
 
 void
@@ -284,20 +285,12 @@ held_stop(struct held_set *s)
 void
 held_free(struct held_set *s)
 {
-	struct held *h;
-
 	if (s == NULL)
 		return;
 	/* Records left by a stop from inside a batch, or never stopped. */
-	held_reap(s);
-	while ((h = TAILQ_FIRST(&s->live)) != NULL) {
-		TAILQ_REMOVE(&s->live, h, link);
-		free(h);
-	}
-	while ((h = TAILQ_FIRST(&s->gone)) != NULL) {
-		TAILQ_REMOVE(&s->gone, h, link);
-		free(h);
-	}
+	held_free_list(&s->dead);
+	held_free_list(&s->live);
+	held_free_list(&s->gone);
 	close(s->epfd);
 	free(s);
 }

@@ -76,9 +76,9 @@ size_t held_fds(const struct held_set *s, int *fds, struct node **nodes,
  * process's exit, which would otherwise drop them all at once while no
  * daemon answers, has little left to do (issue 17).  A registration let
  * go no longer sees its node leave (the next process does) and shows fd
- * -1.  Returns 0 once none is left, else 1.
+ * -1.  Returns whether some are left.
  */
-size_t held_let_go(struct held_set *s, size_t budget);
+bool held_let_go(struct held_set *s, size_t budget);
 
 /*
  * End every registration (REGISTRY_SHUTDOWN), close every record and

@@ -1499,7 +1499,7 @@ net_listener_fds(const struct net *net, int *fds, size_t max)
 	return i;
 }
 
-size_t
+bool
 net_let_go(struct net *net, size_t budget)
 {
 	return held_let_go(net->held, budget);

@@ -152,8 +152,8 @@ int net_adopt_registration(struct net *net, int fd, struct node *n);
 void net_drain(struct net *net, unsigned timeout_ms, net_drained_fn *fn,
     void *arg);
 
-/* held_let_go on the held registrations: 0 once none is left. */
-size_t net_let_go(struct net *net, size_t budget);
+/* held_let_go on the held registrations: whether some are left. */
+bool net_let_go(struct net *net, size_t budget);
 
 /* Descriptors of the listeners / of the connections holding nodes. */
 size_t net_listener_fds(const struct net *net, int *fds, size_t max);

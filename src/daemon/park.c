@@ -50,6 +50,12 @@ struct park {
 	struct log_limit limit;
 };
 
+/* Room for one message's SCM_RIGHTS, aligned for struct cmsghdr. */
+union park_cmsg {
+	char buf[CMSG_SPACE(PARK_MSG_FDS * sizeof(int))];
+	struct cmsghdr align;
+};
+
 static const char base36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 
 void
@@ -212,10 +218,7 @@ seg_send(struct park *p, int *which, bool fresh, struct node **nodes,
     size_t k)
 {
 	uint64_t ids[PARK_MSG_FDS];
-	union {
-		char buf[CMSG_SPACE(PARK_MSG_FDS * sizeof(int))];
-		struct cmsghdr align;
-	} u;
+	union park_cmsg u;
 	struct iovec iov;
 	struct msghdr mh;
 	struct cmsghdr *cm;
@@ -444,10 +447,7 @@ peek_next(struct park *p, struct seg *s, bool broken)
 size_t
 park_peek(struct park *p, uint64_t *ids, int *fds, int *ret_seg)
 {
-	union {
-		char buf[CMSG_SPACE(PARK_MSG_FDS * sizeof(int))];
-		struct cmsghdr align;
-	} u;
+	union park_cmsg u;
 	struct iovec iov;
 	struct msghdr mh;
 	struct cmsghdr *cm;
@@ -598,25 +598,5 @@ park_handover(const struct park *p, int *fds, uint32_t *keys, size_t max)
 			fds[n] = p->seg[i].rfd;
 			keys[n++] = p->seg[i].key;
 		}
-	return n;
-}
-
-size_t
-park_segments(const struct park *p)
-{
-	size_t i, n = 0;
-
-	for (i = 0; p != NULL && i < PARK_MAX_SEGMENTS; i++)
-		n += p->seg[i].key != 0;
-	return n;
-}
-
-size_t
-park_sockets(const struct park *p)
-{
-	size_t i, n = 0;
-
-	for (i = 0; p != NULL && i < PARK_MAX_SEGMENTS; i++)
-		n += p->seg[i].parked;
 	return n;
 }

@@ -101,8 +101,4 @@ void park_freeze(struct park *p);
 size_t park_handover(const struct park *p, int *fds, uint32_t *keys,
     size_t max);
 
-/* Segments, and sockets parked in them (dead ones too), for status. */
-size_t park_segments(const struct park *p);
-size_t park_sockets(const struct park *p);
-
 #endif

@@ -412,7 +412,7 @@ persist_registered(struct persist *p, struct node *n)
 }
 
 void
-persist_restored(struct persist *p, struct node *n, bool legacy)
+persist_restored(struct persist *p, struct node *n)
 {
 	char name[32];
 
@@ -420,8 +420,7 @@ persist_restored(struct persist *p, struct node *n, bool legacy)
 		return;
 	park_add(p->park, n);
 	/* Dropped from the store only once parked: else kept as it is. */
-	if (legacy && n->parked != 0) {
-		/* Stored on its own by an older epmdd: parked now. */
+	if (n->parked != 0) {
 		persist_reg_name(n->id, name, sizeof(name));
 		sysd_fdstore_remove(name);
 	}

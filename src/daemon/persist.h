@@ -72,11 +72,11 @@ void persist_registered(struct persist *p, struct node *n);
 void persist_unregistered(struct persist *p, struct node *n,
     enum registry_reason reason);
 /*
- * A registration adopted at start whose socket is not parked: park it;
- * legacy: it was stored on its own as "r<id>", dropped from the store
- * once parked.
+ * A registration adopted at start whose socket is not parked (an older
+ * epmdd stored it on its own as "r<id>"): park it, and once it is
+ * parked drop "r<id>" from the store.
  */
-void persist_restored(struct persist *p, struct node *n, bool legacy);
+void persist_restored(struct persist *p, struct node *n);
 /* The parked sockets (NULL without the store). */
 struct park *persist_park(const struct persist *p);
 

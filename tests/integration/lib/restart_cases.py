@@ -62,6 +62,18 @@ def names(port):
     return sorted(l.split(" ")[1] for l in data[4:].decode().splitlines())
 
 
+def wait_names(port, want, tries=100):
+    """The names listed, polled every 50 ms until they are want (at
+    most tries times): the last list seen."""
+    got = []
+    for _ in range(tries):
+        got = names(port)
+        if got == want:
+            break
+        time.sleep(0.05)
+    return got
+
+
 def ctl_nodes(m):
     import json
     r = subprocess.run([EPMDCTL, "-s", m.control_path, "--json", "names"],
@@ -287,12 +299,7 @@ def case_many_died_while_down(count=2000):
         ok(ports == [20000 + i for i in live],
            "lookups right after the restart answer from the saved state")
         want = sorted("w%04d" % i for i in range(count) if i not in dead)
-        got = []
-        for _ in range(100):
-            got = names(m.port)
-            if got == want:
-                break
-            time.sleep(0.05)
+        got = wait_names(m.port, want)
         ok(got == want, "the %d nodes that died while down are dropped, "
            "the %d others kept (got %d)" % (len(dead), len(want), len(got)))
         m.pump(0.3)
@@ -315,11 +322,7 @@ def case_many_died_while_down(count=2000):
         while open(m.log).read().count("restored ") < 2:
             assert time.time() < deadline, "no upgrade"
             time.sleep(0.05)
-        for _ in range(100):
-            got = names(m.port)
-            if got == want:
-                break
-            time.sleep(0.05)
+        got = wait_names(m.port, want)
         ok(got == want, "after an upgrade the same nodes are listed, "
            "less the one that ended (%d)" % len(got))
         ok(lookup(m.port, "w%04d" % (count - 1)) == 20000 + count - 1,
@@ -399,12 +402,7 @@ def case_park_rewrite():
             h.close()
         live = list(range(2, 601, 2))   # ids of pk001, pk003, ...
         want = ["pk%03d" % i for i in range(1, 600, 2)]
-        got = []
-        for _ in range(100):
-            got = names(m.port)
-            if got == want:
-                break
-            time.sleep(0.05)
+        got = wait_names(m.port, want)
         ok(got == want, "the 300 closed ones are unregistered")
         m.pump(0.3)
         ids = m.parked_ids()
